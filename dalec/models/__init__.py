@@ -1,0 +1,1 @@
+"""One module per DALEC model; each builds a :class:`dalec.model.Model` and is registered here."""

@@ -1,0 +1,288 @@
+"""DALEC 400: CARDAMOM's canonical carbon-only DALEC (CARDAMOM v2.2 model ID 400).
+
+Six carbon pools (labile, foliar, fine root, wood, litter, SOM), GPP from ACM, the CDEA
+phenology of Bloom & Williams (2015) and a fixed-factor fire module; 23 parameters and 28 flux
+slots in CARDAMOM's order.
+
+Notes
+-----
+Per step n (Δt days, pools C at the start of the step; all fluxes are mean rates over the
+step in g m-2 d-1), following ``DALEC_400.c`` of CARDAMOM v2.2 (commit d29f0547):
+
+- ``LAI = C_fol / LCMA``; ``GPP = ACM(LAI, Tmin, Tmax, SSRD, CO2, DOY, φ)``;
+- ``τ = exp(θ (Tmin + Tmax)/2)``; ``Ra = f_auto GPP``; allocation cascade foliage, labile,
+  roots, wood (remainder);
+- each first-order loss at daily rate k uses ``C (1 - (1 - k)^Δt)/Δt``; litter respiration and
+  litter-to-SOM are both computed from the same start-of-step litter pool;
+- explicit Euler update, then fire on the *updated* pools with combustion factors
+  ``[0.1, 0.9, 0.1, 0.1, 0.5, 0.01]`` and resilience 0.5;
+- ``NEE = -GPP + Ra + Rh_lit + Rh_som + fire`` (positive = source).
+
+References
+----------
+Bloom, A. A. et al. (2016) The decadal state of the terrestrial carbon cycle. PNAS 113,
+1285-1290. doi:10.1073/pnas.1515160113
+Bloom, A. A. and Williams, M. (2015) Biogeosciences 12, 1299-1315. doi:10.5194/bg-12-1299-2015
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .._kernels import _acm_gpp, _loss, _pulse, _pulse_constants, acm_forcing
+from ..model import Model, Parameter
+
+DRIVERS = ("tmin", "tmax", "swrad", "co2", "doy", "burned_area")
+
+POOLS = ("c_labile", "c_foliar", "c_root", "c_wood", "c_litter", "c_som")
+
+FLUXES = (
+    "gpp",  # 0
+    "temperature_factor",  # 1
+    "ra",  # 2
+    "alloc_foliar",  # 3
+    "alloc_labile",  # 4
+    "alloc_root",  # 5
+    "alloc_wood",  # 6
+    "labile_release",  # 7
+    "leaf_fall_factor",  # 8
+    "foliar_litterfall",  # 9
+    "wood_turnover",  # 10
+    "root_litterfall",  # 11
+    "rh_litter",  # 12
+    "rh_som",  # 13
+    "litter_to_som",  # 14
+    "labile_release_factor",  # 15
+    "fire",  # 16
+    "fire_labile",  # 17
+    "fire_foliar",  # 18
+    "fire_root",  # 19
+    "fire_wood",  # 20
+    "fire_litter",  # 21
+    "fire_som",  # 22
+    "fire_kill_labile",  # 23
+    "fire_kill_foliar",  # 24
+    "fire_kill_root",  # 25
+    "fire_kill_wood",  # 26
+    "fire_kill_litter",  # 27
+)
+
+_P = Parameter
+#: The 23 parameters of model 400 (``PARS_INFO_400.c``); all log-uniform.
+PARAMETERS = (
+    _P("tr_lit2som", "θ_min", "d-1", 1e-5, 1e-2, description="litter to SOM transfer rate at 0 degC"),
+    _P("f_auto", "f_auto", "1", 0.2, 0.8, description="fraction of GPP respired autotrophically"),
+    _P("f_fol", "f_fol", "1", 0.01, 0.5, description="fraction of NPP allocated to foliage"),
+    _P("f_root", "f_roo", "1", 0.01, 1.0,
+       description="fraction of NPP left after foliage and labile allocated to fine roots"),
+    _P("leaf_lifespan", "L_f", "a", 1.001, 8.0, description="leaf lifespan"),
+    _P("t_wood", "θ_woo", "d-1", 2.5e-5, 1e-3, description="wood turnover rate"),
+    _P("t_root", "θ_roo", "d-1", 1e-4, 1e-2, description="fine root turnover rate"),
+    _P("t_lit", "θ_lit", "d-1", 1e-4, 1e-2, description="litter respiration rate at 0 degC"),
+    _P("t_som", "θ_som", "d-1", 1e-7, 1e-3, description="SOM respiration rate at 0 degC"),
+    _P("theta", "Θ", "degC-1", 0.018, 0.08,
+       description="temperature sensitivity of decomposition, factor exp(Θ T)"),
+    _P("ceff", "C_eff", "1", 5.0, 50.0, description="ACM canopy efficiency"),
+    _P("b_day", "d_onset", "d", 365.25, 1461.0, circular=True,
+       description="day of peak labile release (leaf onset), model time modulo 365.25"),
+    _P("f_lab", "f_lab", "1", 0.01, 0.5,
+       description="fraction of NPP left after foliage allocated to labile"),
+    _P("p_lab", "cr_onset", "d", 10.0, 100.0, description="labile release period"),
+    _P("f_day", "d_fall", "d", 365.25, 1461.0, circular=True,
+       description="day of peak leaf fall, model time modulo 365.25"),
+    _P("p_fall", "cr_fall", "d", 20.0, 150.0, description="leaf fall period"),
+    _P("lcma", "c_lma", "g m-2", 5.0, 200.0, description="leaf carbon mass per leaf area"),
+    _P("c_labile_0", "C_lab,0", "g m-2", 1.0, 2000.0, description="initial labile C"),
+    _P("c_foliar_0", "C_fol,0", "g m-2", 1.0, 2000.0, description="initial foliar C"),
+    _P("c_root_0", "C_roo,0", "g m-2", 1.0, 2000.0, description="initial fine root C"),
+    _P("c_wood_0", "C_woo,0", "g m-2", 1.0, 1e5, description="initial wood C"),
+    _P("c_litter_0", "C_lit,0", "g m-2", 1.0, 2000.0, description="initial litter C"),
+    _P("c_som_0", "C_som,0", "g m-2", 1.0, 2e5, description="initial SOM C"),
+)
+
+# forcing rows
+F_TIME, F_TEMP, F_SWRAD, F_CO2, F_GC, F_EXPGC, F_DAYL, F_BA = range(8)
+
+
+def prepare(drivers, latitude, options=None):
+    """Per-pixel precomputation: every driver-only term of the step equations.
+
+    Parameters
+    ----------
+    drivers : mapping of str to ndarray
+        ``time`` [d] and the variables in :data:`DRIVERS` on the model's time steps.
+    latitude : float
+        Pixel latitude [degrees north].
+
+    Returns
+    -------
+    forcing : ndarray, shape (8, n_steps)
+    site : ndarray, shape (1,)
+        ``[Δt]`` with ``Δt = time[1] - time[0]`` [d] as in CARDAMOM.
+    """
+    time = np.asarray(drivers["time"], dtype=np.float64)
+    gc, exp_over_gc, dayl_factor = acm_forcing(
+        drivers["tmin"], drivers["tmax"], drivers["doy"], latitude
+    )
+    forcing = np.empty((8, time.size))
+    forcing[F_TIME] = time
+    forcing[F_TEMP] = 0.5 * (np.asarray(drivers["tmax"]) + np.asarray(drivers["tmin"]))
+    forcing[F_SWRAD] = drivers["swrad"]
+    forcing[F_CO2] = drivers["co2"]
+    forcing[F_GC] = gc
+    forcing[F_EXPGC] = exp_over_gc
+    forcing[F_DAYL] = dayl_factor
+    forcing[F_BA] = drivers["burned_area"]
+    deltat = time[1] - time[0] if time.size > 1 else 1.0
+    return forcing, np.array([deltat])
+
+
+@njit(cache=True, nogil=True)
+def _run(forcing, site, pars, pools, fluxes):
+    """One DALEC 400 run into preallocated ``pools (6, N+1)`` and ``fluxes (28, N)``."""
+    n_steps = forcing.shape[1]
+    dt = site[0]
+    amp_f, sw_f, os_f = _pulse_constants(pars[4], pars[15])
+    amp_l, sw_l, os_l = _pulse_constants(1.001, pars[13])  # model 400 fixes L_lab = 1.001
+    k_wood = _loss(pars[5], dt)
+    k_root = _loss(pars[6], dt)
+    cf_lab, cf_fol, cf_roo, cf_woo, cf_lit, cf_som = 0.1, 0.9, 0.1, 0.1, 0.5, 0.01
+    keep = 1.0 - 0.5  # (1 - resilience)
+    for i in range(6):
+        pools[i, 0] = pars[17 + i]
+    lab = pools[0, 0]
+    fol = pools[1, 0]
+    roo = pools[2, 0]
+    woo = pools[3, 0]
+    lit = pools[4, 0]
+    som = pools[5, 0]
+    for n in range(n_steps):
+        lai = fol / pars[16]
+        gpp = _acm_gpp(
+            lai, pars[10], forcing[F_CO2, n], forcing[F_SWRAD, n],
+            forcing[F_GC, n], forcing[F_EXPGC, n], forcing[F_DAYL, n],
+        )
+        tau = math.exp(pars[9] * forcing[F_TEMP, n])
+        ra = pars[1] * gpp
+        a_fol = (gpp - ra) * pars[2]
+        a_lab = (gpp - ra - a_fol) * pars[12]
+        a_roo = (gpp - ra - a_fol - a_lab) * pars[3]
+        a_woo = gpp - ra - a_fol - a_roo - a_lab
+        t = forcing[F_TIME, n]
+        phi_f = _pulse(t, pars[14], os_f, amp_f, sw_f)
+        phi_l = _pulse(t, pars[11], os_l, amp_l, sw_l)
+        lab_rel = lab * _loss(phi_l, dt)
+        fol_lit = fol * _loss(phi_f, dt)
+        woo_tur = woo * k_wood
+        roo_lit = roo * k_root
+        rh_lit = lit * _loss(tau * pars[7], dt)
+        rh_som = som * _loss(tau * pars[8], dt)
+        lit_som = lit * _loss(pars[0] * tau, dt)
+
+        lab = lab + (a_lab - lab_rel) * dt
+        fol = fol + (a_fol - fol_lit + lab_rel) * dt
+        roo = roo + (a_roo - roo_lit) * dt
+        woo = woo + (a_woo - woo_tur) * dt
+        lit = lit + (fol_lit + roo_lit - rh_lit - lit_som) * dt
+        som = som + (lit_som - rh_som + woo_tur) * dt
+
+        # fire acts on the updated pools (operator split, as in the reference)
+        ba = forcing[F_BA, n] / dt
+        e_lab = lab * ba * cf_lab
+        e_fol = fol * ba * cf_fol
+        e_roo = roo * ba * cf_roo
+        e_woo = woo * ba * cf_woo
+        e_lit = lit * ba * cf_lit
+        e_som = som * ba * cf_som
+        m_lab = lab * ba * (1.0 - cf_lab) * keep
+        m_fol = fol * ba * (1.0 - cf_fol) * keep
+        m_roo = roo * ba * (1.0 - cf_roo) * keep
+        m_woo = woo * ba * (1.0 - cf_woo) * keep
+        m_lit = lit * ba * (1.0 - cf_lit) * keep
+        lab = lab - (e_lab + m_lab) * dt
+        fol = fol - (e_fol + m_fol) * dt
+        roo = roo - (e_roo + m_roo) * dt
+        woo = woo - (e_woo + m_woo) * dt
+        lit = lit + (m_lab + m_fol + m_roo - e_lit - m_lit) * dt
+        som = som + (m_woo + m_lit - e_som) * dt
+
+        pools[0, n + 1] = lab
+        pools[1, n + 1] = fol
+        pools[2, n + 1] = roo
+        pools[3, n + 1] = woo
+        pools[4, n + 1] = lit
+        pools[5, n + 1] = som
+        fluxes[0, n] = gpp
+        fluxes[1, n] = tau
+        fluxes[2, n] = ra
+        fluxes[3, n] = a_fol
+        fluxes[4, n] = a_lab
+        fluxes[5, n] = a_roo
+        fluxes[6, n] = a_woo
+        fluxes[7, n] = lab_rel
+        fluxes[8, n] = phi_f
+        fluxes[9, n] = fol_lit
+        fluxes[10, n] = woo_tur
+        fluxes[11, n] = roo_lit
+        fluxes[12, n] = rh_lit
+        fluxes[13, n] = rh_som
+        fluxes[14, n] = lit_som
+        fluxes[15, n] = phi_l
+        fluxes[16, n] = e_lab + e_fol + e_roo + e_woo + e_lit + e_som
+        fluxes[17, n] = e_lab
+        fluxes[18, n] = e_fol
+        fluxes[19, n] = e_roo
+        fluxes[20, n] = e_woo
+        fluxes[21, n] = e_lit
+        fluxes[22, n] = e_som
+        fluxes[23, n] = m_lab
+        fluxes[24, n] = m_fol
+        fluxes[25, n] = m_roo
+        fluxes[26, n] = m_woo
+        fluxes[27, n] = m_lit
+
+
+@njit(cache=True, parallel=True)
+def _run_ensemble(forcing, site, pars, pools, fluxes):
+    """:func:`_run` over ``pars (S, 23)`` into ``pools (S, 6, N+1)``, ``fluxes (S, 28, N)``."""
+    for s in prange(pars.shape[0]):
+        _run(forcing, site, pars[s], pools[s], fluxes[s])
+
+
+def derived(pars, pools, fluxes):
+    """LAI, NEE (incl. fire), Reco, Rh and NPP from a run (numpy, any leading dims)."""
+    gpp = fluxes[..., 0, :]
+    ra = fluxes[..., 2, :]
+    rh_lit = fluxes[..., 12, :]
+    rh_som = fluxes[..., 13, :]
+    return {
+        "lai": pools[..., 1, :-1] / pars[..., 16, None],
+        "nee": -gpp + ra + rh_lit + rh_som + fluxes[..., 16, :],
+        "reco": ra + rh_lit + rh_som,
+        "rh": rh_lit + rh_som,
+        "npp": gpp - ra,
+    }
+
+
+MODEL = Model(
+    name="400",
+    description="DALEC C-only (CARDAMOM ID 400): 6 C pools, ACM GPP, CDEA phenology, fixed fire",
+    parameters=PARAMETERS,
+    pools=POOLS,
+    fluxes=FLUXES,
+    drivers=DRIVERS,
+    prepare=prepare,
+    kernel=_run,
+    ensemble_kernel=_run_ensemble,
+    derived=derived,
+    references=(
+        "Bloom, A. A. et al. (2016) PNAS 113, 1285-1290. doi:10.1073/pnas.1515160113",
+        "Bloom, A. A. and Williams, M. (2015) Biogeosciences 12, 1299-1315. "
+        "doi:10.5194/bg-12-1299-2015",
+        "Williams, M. et al. (1997) Ecol. Appl. 7, 882-894. "
+        "doi:10.1890/1051-0761(1997)007[0882:PGPPIT]2.0.CO;2",
+    ),
+)

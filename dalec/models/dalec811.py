@@ -1,0 +1,276 @@
+"""DALEC 809/811: DALEC 400 plus a plant-available-water bucket and fitted fire factors.
+
+The equations of CARDAMOM v2.2's ``DALEC_809.c`` and ``DALEC_811.c`` are identical (commit
+d29f0547); the two registry entries differ only in the lower bounds of the labile-release and
+leaf-fall periods (811: 365.25/12 d; 809 keeps 10 and 20 d as model 400 does).
+
+Notes
+-----
+Differences from :mod:`dalec.models.dalec400`:
+
+- ``GPP = ACM(...) · min(W/W_wilt, 1)`` with W the bucket at the start of the step, and
+  ``ET = GPP · VPD / IWUE`` [kg m-2 d-1];
+- the decomposition factor is ``exp(Θ·0.5·(Tmin + Tmax - T̄)) · ((P/P̄ - 1)·f_moist + 1)`` with
+  T̄, P̄ the driver means over the run. The ``0.5`` multiplying ``-T̄`` is CARDAMOM's known typo
+  (CARDAMOM issue #14); option ``temperature_factor="813"`` gives the corrected
+  ``exp(Θ·((Tmin + Tmax)/2 - T̄))`` of model 813;
+- labile release uses a fitted labile lifespan (p31) instead of 1.001 years;
+- runoff ``W²/p24/Δt``, or ``(W - p24/4)/Δt`` when ``W > p24/2``, then
+  ``W' = W + (P - ET - runoff)·Δt``;
+- fire combustion factors ``[cf_lig, cf_fol, cf_lig, cf_lig, (cf_fol + cf_lig)/2, cf_som]`` and
+  resilience p30; the litter fire-mortality slot (27) is never written by the reference and
+  stays 0, so non-combusted burned litter stays in litter.
+
+References
+----------
+Bloom, A. A. et al. (2020) Lagged effects regulate the inter-annual variability of the tropical
+carbon balance. Biogeosciences 17, 6393-6422. doi:10.5194/bg-17-6393-2020
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+from numba import njit, prange
+
+from .._kernels import _acm_gpp, _loss, _pulse, _pulse_constants, acm_forcing
+from ..model import Model, ModelError, Parameter
+from . import dalec400
+
+DRIVERS = dalec400.DRIVERS + ("vpd", "precip")
+POOLS = dalec400.POOLS + ("h2o_paw",)
+FLUXES = dalec400.FLUXES + ("et", "runoff")
+
+_P = Parameter
+_EXTRA = (
+    _P("iwue", "IWUE", "g kg-1 hPa", 10.0, 50.0,
+       description="intrinsic water-use efficiency: ET = GPP VPD / IWUE"),
+    _P("runoff_focal", "W_q", "kg m-2", 1.0, 1e5,
+       description="runoff focal point (runoff = W^2/p24 per step)"),
+    _P("w_wilt", "W_wilt", "kg m-2", 1.0, 1e4,
+       description="bucket water below which GPP is scaled by W/W_wilt"),
+    _P("w_0", "W_0", "kg m-2", 1.0, 1e4, description="initial plant-available water"),
+    _P("cf_foliar", "cf_fol", "1", 0.01, 1.0, description="foliar combustion factor"),
+    _P("cf_ligneous", "cf_lig", "1", 0.01, 1.0,
+       description="ligneous (labile, root, wood) combustion factor"),
+    _P("cf_som", "cf_som", "1", 0.01, 1.0, description="SOM combustion factor"),
+    _P("resilience", "r", "1", 0.01, 1.0,
+       description="fire resilience: burned non-combusted fraction moved to dead pools is 1 - r"),
+    _P("labile_lifespan", "L_lab", "a", 1.001, 8.0, description="labile lifespan"),
+    _P("moisture_factor", "f_moist", "1", 0.01, 1.0,
+       description="precipitation sensitivity of decomposition"),
+)
+PARAMETERS_809 = dalec400.PARAMETERS + _EXTRA
+PARAMETERS_811 = tuple(
+    replace(p, min=365.25 / 12) if p.name in ("p_lab", "p_fall") else p for p in PARAMETERS_809
+)
+
+F_TIME, F_TEMP, F_SWRAD, F_CO2, F_GC, F_EXPGC, F_DAYL, F_BA, F_VPD, F_PREC, F_MOIST = range(11)
+
+TEMPERATURE_FORMS = ("811", "813")
+
+
+def reference_means(tmin, tmax, precip):
+    """Driver means as CARDAMOM accumulates them: running sums in step order, divided by N."""
+    n = len(tmin)
+    t_sum = 0.0
+    p_sum = 0.0
+    for i in range(n):
+        t_sum += 0.5 * (float(tmin[i]) + float(tmax[i]))
+        p_sum += float(precip[i])
+    return t_sum / n, p_sum / n
+
+
+def prepare(drivers, latitude, options=None):
+    """Per-pixel precomputation for 809/811 (see :func:`dalec.models.dalec400.prepare`).
+
+    Options
+    -------
+    temperature_factor : {"811", "813"}
+        ``"811"`` (default) keeps the reference form ``exp(Θ·0.5·(Tmin+Tmax-T̄))``; ``"813"`` uses
+        the corrected ``exp(Θ·((Tmin+Tmax)/2 - T̄))``.
+    reference_means : tuple (T̄ [degC], P̄ [kg m-2 d-1]) or None
+        Override the run means (CARDAMOM's extra "reference means" row or ``reference_mean``
+        attributes); by default computed from the drivers.
+    """
+    options = options or {}
+    form = str(options.get("temperature_factor", "811"))
+    if form not in TEMPERATURE_FORMS:
+        raise ModelError(f"temperature_factor must be one of {TEMPERATURE_FORMS}, got {form!r}")
+    forcing400, site = dalec400.prepare(drivers, latitude)
+    tmin = np.asarray(drivers["tmin"], dtype=np.float64)
+    tmax = np.asarray(drivers["tmax"], dtype=np.float64)
+    precip = np.asarray(drivers["precip"], dtype=np.float64)
+    means = options.get("reference_means")
+    t_mean, p_mean = means if means is not None else reference_means(tmin, tmax, precip)
+    if not p_mean > 0:
+        raise ModelError(
+            f"mean precipitation over the run is {p_mean!r} kg m-2 d-1; models 809/811 divide by it"
+        )
+    forcing = np.empty((11, tmin.size))
+    forcing[:8] = forcing400
+    if form == "811":
+        forcing[F_TEMP] = 0.5 * (tmax + tmin - t_mean)
+    else:
+        forcing[F_TEMP] = 0.5 * (tmax + tmin) - t_mean
+    forcing[F_VPD] = drivers["vpd"]
+    forcing[F_PREC] = precip
+    forcing[F_MOIST] = precip / p_mean - 1.0
+    return forcing, np.array([site[0], t_mean, p_mean])
+
+
+@njit(cache=True, nogil=True)
+def _run(forcing, site, pars, pools, fluxes):
+    """One DALEC 809/811 run into ``pools (7, N+1)`` and ``fluxes (30, N)``."""
+    n_steps = forcing.shape[1]
+    dt = site[0]
+    amp_f, sw_f, os_f = _pulse_constants(pars[4], pars[15])
+    amp_l, sw_l, os_l = _pulse_constants(pars[31], pars[13])
+    k_wood = _loss(pars[5], dt)
+    k_root = _loss(pars[6], dt)
+    cf_fol = pars[27]
+    cf_lig = pars[28]
+    cf_lit = pars[27] / 2 + pars[28] / 2
+    cf_som = pars[29]
+    keep = 1.0 - pars[30]
+    for i in range(6):
+        pools[i, 0] = pars[17 + i]
+    pools[6, 0] = pars[26]
+    lab = pools[0, 0]
+    fol = pools[1, 0]
+    roo = pools[2, 0]
+    woo = pools[3, 0]
+    lit = pools[4, 0]
+    som = pools[5, 0]
+    w = pools[6, 0]
+    for n in range(n_steps):
+        lai = fol / pars[16]
+        gpp = _acm_gpp(
+            lai, pars[10], forcing[F_CO2, n], forcing[F_SWRAD, n],
+            forcing[F_GC, n], forcing[F_EXPGC, n], forcing[F_DAYL, n],
+        ) * min(w / pars[25], 1.0)
+        et = gpp * forcing[F_VPD, n] / pars[23]
+        tau = math.exp(pars[9] * forcing[F_TEMP, n]) * (forcing[F_MOIST, n] * pars[32] + 1.0)
+        ra = pars[1] * gpp
+        a_fol = (gpp - ra) * pars[2]
+        a_lab = (gpp - ra - a_fol) * pars[12]
+        a_roo = (gpp - ra - a_fol - a_lab) * pars[3]
+        a_woo = gpp - ra - a_fol - a_roo - a_lab
+        t = forcing[F_TIME, n]
+        phi_f = _pulse(t, pars[14], os_f, amp_f, sw_f)
+        phi_l = _pulse(t, pars[11], os_l, amp_l, sw_l)
+        lab_rel = lab * _loss(phi_l, dt)
+        fol_lit = fol * _loss(phi_f, dt)
+        woo_tur = woo * k_wood
+        roo_lit = roo * k_root
+        rh_lit = lit * _loss(tau * pars[7], dt)
+        rh_som = som * _loss(tau * pars[8], dt)
+        lit_som = lit * _loss(pars[0] * tau, dt)
+
+        lab = lab + (a_lab - lab_rel) * dt
+        fol = fol + (a_fol - fol_lit + lab_rel) * dt
+        roo = roo + (a_roo - roo_lit) * dt
+        woo = woo + (a_woo - woo_tur) * dt
+        lit = lit + (fol_lit + roo_lit - rh_lit - lit_som) * dt
+        som = som + (lit_som - rh_som + woo_tur) * dt
+
+        # bucket: runoff from the start-of-step water, then the balance
+        if w > pars[24] / 2:
+            runoff = (w - pars[24] / 4) / dt
+        else:
+            runoff = w * w / pars[24] / dt
+        w = w - runoff * dt + forcing[F_PREC, n] * dt - et * dt
+
+        ba = forcing[F_BA, n] / dt
+        e_lab = lab * ba * cf_lig
+        e_fol = fol * ba * cf_fol
+        e_roo = roo * ba * cf_lig
+        e_woo = woo * ba * cf_lig
+        e_lit = lit * ba * cf_lit
+        e_som = som * ba * cf_som
+        m_lab = lab * ba * (1.0 - cf_lig) * keep
+        m_fol = fol * ba * (1.0 - cf_fol) * keep
+        m_roo = roo * ba * (1.0 - cf_lig) * keep
+        m_woo = woo * ba * (1.0 - cf_lig) * keep
+        lab = lab - (e_lab + m_lab) * dt
+        fol = fol - (e_fol + m_fol) * dt
+        roo = roo - (e_roo + m_roo) * dt
+        woo = woo - (e_woo + m_woo) * dt
+        lit = lit + (m_lab + m_fol + m_roo - e_lit) * dt
+        som = som + (m_woo - e_som) * dt
+
+        pools[0, n + 1] = lab
+        pools[1, n + 1] = fol
+        pools[2, n + 1] = roo
+        pools[3, n + 1] = woo
+        pools[4, n + 1] = lit
+        pools[5, n + 1] = som
+        pools[6, n + 1] = w
+        fluxes[0, n] = gpp
+        fluxes[1, n] = tau
+        fluxes[2, n] = ra
+        fluxes[3, n] = a_fol
+        fluxes[4, n] = a_lab
+        fluxes[5, n] = a_roo
+        fluxes[6, n] = a_woo
+        fluxes[7, n] = lab_rel
+        fluxes[8, n] = phi_f
+        fluxes[9, n] = fol_lit
+        fluxes[10, n] = woo_tur
+        fluxes[11, n] = roo_lit
+        fluxes[12, n] = rh_lit
+        fluxes[13, n] = rh_som
+        fluxes[14, n] = lit_som
+        fluxes[15, n] = phi_l
+        fluxes[16, n] = e_lab + e_fol + e_roo + e_woo + e_lit + e_som
+        fluxes[17, n] = e_lab
+        fluxes[18, n] = e_fol
+        fluxes[19, n] = e_roo
+        fluxes[20, n] = e_woo
+        fluxes[21, n] = e_lit
+        fluxes[22, n] = e_som
+        fluxes[23, n] = m_lab
+        fluxes[24, n] = m_fol
+        fluxes[25, n] = m_roo
+        fluxes[26, n] = m_woo
+        fluxes[27, n] = 0.0
+        fluxes[28, n] = et
+        fluxes[29, n] = runoff
+
+
+@njit(cache=True, parallel=True)
+def _run_ensemble(forcing, site, pars, pools, fluxes):
+    """:func:`_run` over ``pars (S, 33)`` into ``pools (S, 7, N+1)``, ``fluxes (S, 30, N)``."""
+    for s in prange(pars.shape[0]):
+        _run(forcing, site, pars[s], pools[s], fluxes[s])
+
+
+_COMMON = dict(
+    pools=POOLS,
+    fluxes=FLUXES,
+    drivers=DRIVERS,
+    prepare=prepare,
+    kernel=_run,
+    ensemble_kernel=_run_ensemble,
+    derived=dalec400.derived,
+    references=(
+        "Bloom, A. A. et al. (2020) Biogeosciences 17, 6393-6422. doi:10.5194/bg-17-6393-2020",
+    )
+    + dalec400.MODEL.references,
+    options={"temperature_factor": "811", "reference_means": None},
+)
+
+MODEL_809 = Model(
+    name="809",
+    description="DALEC 809: DALEC 400 + plant-available-water bucket, ET, fitted fire factors",
+    parameters=PARAMETERS_809,
+    **_COMMON,
+)
+MODEL_811 = Model(
+    name="811",
+    description="DALEC 811: the 809 equations; labile-release and leaf-fall periods >= 365.25/12 d",
+    parameters=PARAMETERS_811,
+    **_COMMON,
+)

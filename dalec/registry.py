@@ -1,0 +1,60 @@
+"""The model registry: ``get_model(name)`` and ``list_models()``.
+
+Adding a model means adding a module in :mod:`dalec.models` and one line here; nothing else in
+the library branches on model names.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from .model import Model, ModelError
+
+#: registry name -> (module, attribute); modules are imported on first use, so importing
+#: ``dalec`` does not compile or load every kernel.
+_ENTRIES: dict[str, tuple[str, str]] = {
+    "400": ("dalec.models.dalec400", "MODEL"),
+    "809": ("dalec.models.dalec811", "MODEL_809"),
+    "811": ("dalec.models.dalec811", "MODEL_811"),
+}
+_ALIASES = {"DALEC_400": "400", "DALEC_809": "809", "DALEC_811": "811"}
+_EXTRA: dict[str, Model] = {}
+
+
+def register(model: Model) -> None:
+    """Register a user-defined model under ``model.name`` (replacing none of the built-ins)."""
+    if model.name in _ENTRIES:
+        raise ModelError(f"model name {model.name!r} is taken by a built-in model")
+    _EXTRA[model.name] = model
+
+
+def list_models() -> list[str]:
+    """Names of all registered models."""
+    return sorted({*_ENTRIES, *_EXTRA}, key=lambda s: (not s.isdigit(), s.zfill(8)))
+
+
+def get_model(name) -> Model:
+    """Return the registered model called ``name``.
+
+    Parameters
+    ----------
+    name : str or int or Model
+        Registry name (``"400"``, ``811``, ``"DALEC_811"``); a :class:`Model` is returned as is.
+
+    Raises
+    ------
+    ModelError
+        If no model of that name is registered; the message lists the registered names.
+    """
+    if isinstance(name, Model):
+        return name
+    key = str(name).strip()
+    if isinstance(name, float) and float(name).is_integer():
+        key = str(int(name))
+    key = _ALIASES.get(key, key)
+    if key in _EXTRA:
+        return _EXTRA[key]
+    if key not in _ENTRIES:
+        raise ModelError(f"unknown model {name!r}; registered models: {', '.join(list_models())}")
+    module, attr = _ENTRIES[key]
+    return getattr(import_module(module), attr)

@@ -1,0 +1,204 @@
+"""One registry of every quantity the library reads or writes.
+
+Each entry maps a variable name to its CF attributes (``units`` in UDUNITS syntax,
+``long_name``, and ``standard_name``/``cell_methods``/``comment`` where they apply).
+Readers, the forward-model adapter and the product writers take attributes from here, so a
+units string is typed exactly once. The docs' nomenclature page is generated from this table.
+
+This module imports nothing from the package (a leaf).
+"""
+
+from __future__ import annotations
+
+_C_FLUX = "g m-2 d-1"
+_C_POOL = "g m-2"
+_SIGN = "positive = flux from the land to the atmosphere (source); negative = sink"
+
+VARIABLES: dict[str, dict[str, str]] = {
+    # ---------------------------------------------------------------- drivers
+    "time": {
+        "long_name": "mid-step model time",
+        "units": "days since 2001-01-01",
+        "calendar": "standard",
+        "standard_name": "time",
+    },
+    "tmin": {
+        "long_name": "mean daily minimum air temperature over the step",
+        "units": "degC",
+        "standard_name": "air_temperature",
+        "cell_methods": "time: minimum within days time: mean over days",
+    },
+    "tmax": {
+        "long_name": "mean daily maximum air temperature over the step",
+        "units": "degC",
+        "standard_name": "air_temperature",
+        "cell_methods": "time: maximum within days time: mean over days",
+    },
+    "swrad": {
+        "long_name": "surface downwelling shortwave radiation, mean daily total",
+        "units": "MJ m-2 d-1",
+        "standard_name": "surface_downwelling_shortwave_flux_in_air",
+    },
+    "co2": {
+        "long_name": "atmospheric CO2 mole fraction",
+        "units": "1e-6",
+        "standard_name": "mole_fraction_of_carbon_dioxide_in_air",
+        "comment": "parts per million",
+    },
+    "doy": {
+        "long_name": "day of year used by the day-length and phenology equations",
+        "units": "1",
+        "standard_name": "day_of_year",
+    },
+    "burned_area": {
+        "long_name": "fraction of the pixel burned during the step",
+        "units": "1",
+    },
+    "vpd": {
+        "long_name": "mean vapour pressure deficit over the step",
+        "units": "hPa",
+        "standard_name": "water_vapor_saturation_deficit_in_air",
+    },
+    "precip": {
+        "long_name": "mean precipitation rate over the step",
+        "units": "kg m-2 d-1",
+        "standard_name": "precipitation_flux",
+        "comment": "1 kg m-2 d-1 of water = 1 mm d-1",
+    },
+    # ------------------------------------------------------------------ pools
+    "c_labile": {"long_name": "labile (non-structural) carbon", "units": _C_POOL},
+    "c_foliar": {
+        "long_name": "foliar carbon",
+        "units": _C_POOL,
+        "standard_name": "leaf_mass_content_of_carbon",
+    },
+    "c_root": {
+        "long_name": "fine root carbon",
+        "units": _C_POOL,
+        "standard_name": "root_mass_content_of_carbon",
+    },
+    "c_wood": {
+        "long_name": "wood carbon (above and below ground)",
+        "units": _C_POOL,
+        "standard_name": "wood_mass_content_of_carbon",
+    },
+    "c_litter": {
+        "long_name": "litter carbon (foliar and fine root)",
+        "units": _C_POOL,
+        "standard_name": "litter_mass_content_of_carbon",
+    },
+    "c_som": {
+        "long_name": "soil organic matter carbon",
+        "units": _C_POOL,
+        "standard_name": "soil_mass_content_of_carbon",
+    },
+    "h2o_paw": {
+        "long_name": "plant-available water in the bucket",
+        "units": "kg m-2",
+        "comment": "1 kg m-2 of water = 1 mm",
+    },
+    # ----------------------------------------------------------------- fluxes
+    "gpp": {
+        "long_name": "gross primary productivity",
+        "units": _C_FLUX,
+        "standard_name": "gross_primary_productivity_of_biomass_expressed_as_carbon",
+    },
+    "temperature_factor": {
+        "long_name": "temperature (and moisture) factor on decomposition",
+        "units": "1",
+    },
+    "ra": {
+        "long_name": "autotrophic respiration",
+        "units": _C_FLUX,
+        "standard_name": "plant_respiration_carbon_flux",
+    },
+    "alloc_foliar": {"long_name": "allocation of NPP to foliage", "units": _C_FLUX},
+    "alloc_labile": {"long_name": "allocation of NPP to the labile pool", "units": _C_FLUX},
+    "alloc_root": {"long_name": "allocation of NPP to fine roots", "units": _C_FLUX},
+    "alloc_wood": {"long_name": "allocation of NPP to wood", "units": _C_FLUX},
+    "labile_release": {"long_name": "labile release to foliage", "units": _C_FLUX},
+    "leaf_fall_factor": {
+        "long_name": "leaf-fall phenology factor (fraction of foliage per day)",
+        "units": "d-1",
+    },
+    "foliar_litterfall": {"long_name": "foliar litterfall to litter", "units": _C_FLUX},
+    "wood_turnover": {"long_name": "wood turnover (directly to SOM)", "units": _C_FLUX},
+    "root_litterfall": {"long_name": "fine root turnover to litter", "units": _C_FLUX},
+    "rh_litter": {"long_name": "heterotrophic respiration of litter", "units": _C_FLUX},
+    "rh_som": {"long_name": "heterotrophic respiration of SOM", "units": _C_FLUX},
+    "litter_to_som": {"long_name": "decomposition transfer of litter to SOM", "units": _C_FLUX},
+    "labile_release_factor": {
+        "long_name": "labile-release phenology factor (fraction of labile C per day)",
+        "units": "d-1",
+    },
+    "fire": {"long_name": "total fire carbon emission", "units": _C_FLUX},
+    "fire_labile": {"long_name": "fire emission from labile C", "units": _C_FLUX},
+    "fire_foliar": {"long_name": "fire emission from foliar C", "units": _C_FLUX},
+    "fire_root": {"long_name": "fire emission from fine root C", "units": _C_FLUX},
+    "fire_wood": {"long_name": "fire emission from wood C", "units": _C_FLUX},
+    "fire_litter": {"long_name": "fire emission from litter C", "units": _C_FLUX},
+    "fire_som": {"long_name": "fire emission from SOM C", "units": _C_FLUX},
+    "fire_kill_labile": {"long_name": "fire-killed labile C to litter", "units": _C_FLUX},
+    "fire_kill_foliar": {"long_name": "fire-killed foliar C to litter", "units": _C_FLUX},
+    "fire_kill_root": {"long_name": "fire-killed fine root C to litter", "units": _C_FLUX},
+    "fire_kill_wood": {"long_name": "fire-killed wood C to SOM", "units": _C_FLUX},
+    "fire_kill_litter": {"long_name": "fire-killed litter C to SOM", "units": _C_FLUX},
+    "et": {
+        "long_name": "evapotranspiration",
+        "units": "kg m-2 d-1",
+        "standard_name": "water_evapotranspiration_flux",
+        "comment": "1 kg m-2 d-1 of water = 1 mm d-1",
+    },
+    "runoff": {
+        "long_name": "runoff and drainage from the bucket",
+        "units": "kg m-2 d-1",
+        "standard_name": "runoff_flux",
+    },
+    # -------------------------------------------------------- derived outputs
+    "lai": {
+        "long_name": "leaf area index at the start of the step (the LAI that drives GPP)",
+        "units": "m2 m-2",
+        "standard_name": "leaf_area_index",
+    },
+    "nee": {
+        "long_name": "net ecosystem exchange including fire (net biome exchange)",
+        "units": _C_FLUX,
+        "comment": f"-GPP + Ra + Rh + fire; {_SIGN}",
+    },
+    "reco": {
+        "long_name": "ecosystem respiration",
+        "units": _C_FLUX,
+        "comment": "Ra + Rh (litter and SOM)",
+    },
+    "rh": {
+        "long_name": "heterotrophic respiration",
+        "units": _C_FLUX,
+        "standard_name": "heterotrophic_respiration_carbon_flux",
+    },
+    "npp": {
+        "long_name": "net primary productivity",
+        "units": _C_FLUX,
+        "standard_name": "net_primary_productivity_of_biomass_expressed_as_carbon",
+    },
+}
+
+
+def attrs(name: str) -> dict[str, str]:
+    """Return a copy of the CF attributes of a registered variable.
+
+    Parameters
+    ----------
+    name : str
+        Variable name as used in the library's datasets.
+
+    Raises
+    ------
+    KeyError
+        If ``name`` is not registered; the message lists the registered names.
+    """
+    try:
+        return dict(VARIABLES[name])
+    except KeyError:
+        raise KeyError(
+            f"{name!r} is not a registered variable; known: {', '.join(sorted(VARIABLES))}"
+        ) from None

@@ -1,0 +1,203 @@
+"""JPL binary CBF files (CARDAMOM v2.2 and CARDAMOM-FluxVal): reader and writer.
+
+Layout (little-endian float64; CARDAMOM v2.2 ``CARDAMOM_READ_BINARY_DATA.c``):
+
+=========  ======================================================================
+values     content
+=========  ======================================================================
+0-99       static header: [0] model id, [1] latitude, [2] N steps, [3] n met
+           columns, [4] n obs columns, [5] EDC switch, [6] EDC diagnostic mode,
+           [7] gppabs, [13]-[26] likelihood options (-9999 = default)
+100-149    PARPRIORS (parameter prior values)
+150-199    PARPRIORUNC (>0 log-normal factor, <0 Gaussian sigma)
+200-249    OTHERPRIORS ([0] initial live biomass, [2] mean fire, [4] mean LAI, [5] mean GPP)
+250-299    OTHERPRIORUNC
+300-       N rows of [n_met met values, n_obs obs values]; optionally one more row
+=========  ======================================================================
+
+The reader keeps every header value, so :func:`write_cbf` reproduces the file byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .errors import DriverError
+from .pixel import make_pixel, missing_to_nan
+from .validate import check_latitude
+
+HEADER = 300
+MET_NAMES = ("time", "tmin", "tmax", "swrad", "co2", "doy", "burned_area", "vpd", "precip")
+OBS_NAMES = (
+    "gpp", "lai", "nbe", "abgb", "et", "ewt", "band1", "band2", "band3", "band4", "som", "ch4",
+)
+_BLOCKS = (
+    ("cbf_static", 0, 100),
+    ("cbf_parpriors", 100, 150),
+    ("cbf_parpriorunc", 150, 200),
+    ("cbf_otherpriors", 200, 250),
+    ("cbf_otherpriorunc", 250, 300),
+)
+
+
+def looks_like_cbf(path) -> bool:
+    """True if ``path`` holds a binary CBF: its header counts agree with its size."""
+    try:
+        size = os.path.getsize(path)
+        if size % 8 or size < HEADER * 8:
+            return False
+        head = np.fromfile(path, dtype="<f8", count=5)
+    except OSError:
+        return False
+    n, nomet, noobs = head[2], head[3], head[4]
+    if not all(np.isfinite([n, nomet, noobs])) or min(n, nomet, noobs) < 1:
+        return False
+    row = nomet + noobs
+    return (size // 8 - HEADER) in (n * row, (n + 1) * row)
+
+
+def read_cbf(path) -> xr.Dataset:
+    """Read a JPL binary CBF into a pixel dataset.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.cbf`` file.
+
+    Returns
+    -------
+    xarray.Dataset
+        A pixel dataset (see :mod:`drivers.pixel`) with the met columns as driver variables,
+        the observation columns as ``<stream>_obs`` (missing = NaN) and the raw header blocks
+        as ``cbf_*`` variables (used by :func:`write_cbf`).
+
+    Raises
+    ------
+    DriverError
+        The file is truncated, not a whole number of float64 values, or its header counts
+        disagree with its size; or its latitude lies outside [-90, 90].
+    """
+    path = Path(path)
+    src = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise DriverError(f"{src}: cannot read ({err.strerror})") from None
+    if len(raw) % 8:
+        raise DriverError(
+            f"{src}: {len(raw)} bytes is not a whole number of float64 values (truncated?)"
+        )
+    values = np.frombuffer(raw, dtype="<f8")
+    if values.size < HEADER:
+        raise DriverError(
+            f"{src}: {values.size} values, fewer than the {HEADER}-value CBF header (truncated?)"
+        )
+    static = values[:100]
+    counts = static[2:5]
+    if not np.all(np.isfinite(counts)) or np.any(counts < 1) or np.any(counts % 1):
+        raise DriverError(
+            f"{src}: header values 2-4 (N steps, n met, n obs) are {counts.tolist()}; "
+            "expected positive whole numbers"
+        )
+    n, nomet, noobs = (int(c) for c in counts)
+    row = nomet + noobs
+    body = values.size - HEADER
+    if body not in (n * row, (n + 1) * row):
+        raise DriverError(
+            f"{src}: header says {n} steps x ({nomet} met + {noobs} obs) = {n * row} values "
+            f"after the {HEADER}-value header, but the file holds {body} (truncated or wrong "
+            "header?)"
+        )
+    table = values[HEADER : HEADER + n * row].reshape(n, row)
+    extra = values[HEADER + n * row :]
+    lat = float(static[1])
+    check_latitude(lat, src)
+
+    met = {}
+    for j in range(nomet):
+        name = MET_NAMES[j] if j < len(MET_NAMES) else f"met_{j}"
+        series = table[:, j].copy()
+        bad = ~np.isfinite(series)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DriverError(
+                f"{src}: driver {name!r} (met column {j}) is {series[i]} at step {i}; "
+                "drivers must be finite"
+            )
+        met[name] = series
+    time = met.pop("time")
+    obs = {}
+    for j in range(noobs):
+        name = OBS_NAMES[j] if j < len(OBS_NAMES) else f"obs_{j}"
+        obs[name] = missing_to_nan(table[:, nomet + j])
+    ds = make_pixel(
+        time,
+        met,
+        lat,
+        obs=obs,
+        attrs={
+            "source_file": src,
+            "source_format": "cbf",
+            "pixel_id": path.stem,
+            "model_id": int(static[0]),
+            "cbf_n_met": nomet,
+            "cbf_n_obs": noobs,
+        },
+    )
+    for name, lo, hi in _BLOCKS:
+        ds[name] = (f"{name}_index", values[lo:hi].copy())
+    if extra.size:
+        ds["cbf_extra_row"] = ("cbf_extra_index", extra.copy())
+    return ds
+
+
+def write_cbf(ds: xr.Dataset, path) -> None:
+    """Write a pixel dataset as a JPL binary CBF (atomically: temporary file, then rename).
+
+    Datasets read by :func:`read_cbf` are written back byte for byte. Missing observations
+    (NaN) are written as -9999.
+    """
+    path = Path(path)
+    nomet = int(ds.attrs.get("cbf_n_met", 9))
+    noobs = int(ds.attrs.get("cbf_n_obs", 11))
+    n = ds.sizes["time"]
+    header = np.full(HEADER, -9999.0)
+    for name, lo, hi in _BLOCKS:
+        if name in ds:
+            header[lo:hi] = ds[name].values
+    header[1] = float(ds["latitude"].values)
+    header[2:5] = (n, nomet, noobs)
+    table = np.empty((n, nomet + noobs))
+    for j in range(nomet):
+        name = MET_NAMES[j] if j < len(MET_NAMES) else f"met_{j}"
+        if name not in ds.variables:
+            raise DriverError(f"{path}: cannot write CBF met column {j}: no variable {name!r}")
+        table[:, j] = ds[name].values
+    for j in range(noobs):
+        name = (OBS_NAMES[j] if j < len(OBS_NAMES) else f"obs_{j}") + "_obs"
+        table[:, nomet + j] = (
+            np.nan_to_num(ds[name].values, nan=-9999.0) if name in ds else -9999.0
+        )
+    parts = [header, table.ravel()]
+    if "cbf_extra_row" in ds:
+        parts.append(ds["cbf_extra_row"].values)
+    atomic_write_bytes(path, np.concatenate(parts).astype("<f8").tobytes())
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
