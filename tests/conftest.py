@@ -1,4 +1,8 @@
-"""Shared test helpers: where the shared data live, and small pixel factories."""
+"""Shared test helpers: where the shared data live, and small pixel factories.
+
+``tests`` and its sub-folders are packages (so that ``tests/drivers`` never shadows the
+``drivers`` package): import helpers as ``from tests.conftest import shared_path``.
+"""
 
 from __future__ import annotations
 

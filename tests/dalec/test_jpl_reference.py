@@ -1,0 +1,74 @@
+"""DALEC 400 and 809 reproduce the CARDAMOM C code's pools and fluxes (reference/jpl)."""
+
+from __future__ import annotations
+
+import filecmp
+
+import numpy as np
+import pytest
+
+import dalec
+from tests.conftest import REFERENCE
+from tests.dalec.reference import CASES, HERE, load_case
+
+RTOL = 1e-10
+ATOL = 1e-12
+
+
+def _close(actual, expected):
+    """Relative error <= 1e-10, absolute 1e-12 near zero; returns the worst offender."""
+    err = np.abs(actual - expected)
+    ok = (err <= RTOL * np.abs(expected)) | (err <= ATOL)
+    return ok.all(), np.unravel_index(np.argmax(np.where(ok, 0, err)), err.shape)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_pools_and_fluxes_match_reference(case):
+    pixel, pars, ref_pools, ref_fluxes = load_case(case)
+    model = dalec.get_model(CASES[case])
+    out = dalec.run(model, pixel, pars)
+    pools = np.stack([out[name].values for name in model.pools], axis=1)
+    fluxes = np.stack([out[name].values for name in model.fluxes], axis=1)
+    assert pools.shape == ref_pools.shape
+    ok, where = _close(pools, ref_pools)
+    assert ok, f"pool {model.pools[where[1]]} at state {where[0]}"
+    n_slots = len(model.fluxes)
+    ok, where = _close(fluxes, ref_fluxes[:, :n_slots])
+    assert ok, f"flux {model.fluxes[where[1]]} at step {where[0]}"
+    # the two extra reference columns: start-of-step LAI and NEE including fire
+    ok, _ = _close(out["lai"].values, ref_fluxes[:, n_slots])
+    assert ok
+    ok, _ = _close(out["nee"].values, ref_fluxes[:, n_slots + 1])
+    assert ok
+
+
+def test_811_equals_809_equations():
+    pixel, pars, _, _ = load_case("dalec809")
+    a = dalec.run("809", pixel, pars)
+    b = dalec.run("811", pixel, pars)
+    assert np.array_equal(a["nee"].values, b["nee"].values)
+    bounds = dict(zip(dalec.get_model("811").parameter_names, dalec.get_model("811").bounds))
+    assert bounds["p_lab"][0] == pytest.approx(365.25 / 12)
+    assert dalec.get_model("809").bounds[13, 0] == 10.0
+
+
+def test_813_temperature_form_differs_only_in_temperature_factor():
+    pixel, pars, _, _ = load_case("dalec809")
+    a = dalec.run("811", pixel, pars)
+    b = dalec.run("811", pixel, pars, options={"temperature_factor": "813"})
+    t_mean = 23.4403741440  # reference likelihood.csv, meantemp_degC
+    expected = np.exp(pars[9] * (0.5 * (pixel.tmin + pixel.tmax) - t_mean)) * (
+        (pixel.precip / 1.9925054820 - 1) * pars[32] + 1
+    )
+    np.testing.assert_allclose(b["temperature_factor"].values, expected.values, rtol=1e-9)
+    assert not np.allclose(a["temperature_factor"], b["temperature_factor"])
+    np.testing.assert_array_equal(a["gpp"].values[0], b["gpp"].values[0])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bundled_copies_match_shared_reference(case):
+    shared = REFERENCE / "jpl" / case
+    if not shared.exists():
+        pytest.skip(f"needs {shared}")
+    for path in (HERE / case).iterdir():
+        assert filecmp.cmp(path, shared / path.name, shallow=False), path.name
