@@ -32,7 +32,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .._kernels import _acm_gpp, _loss, _pulse, _pulse_constants, acm_forcing
+from .._kernels import _acm_gpp, _loss, _pulse, _pulse_constants, acm_forcing, phase_forcing
 from ..model import Model, Parameter
 
 DRIVERS = ("tmin", "tmax", "swrad", "co2", "doy", "burned_area")
@@ -104,7 +104,8 @@ PARAMETERS = (
 )
 
 # forcing rows
-F_TIME, F_TEMP, F_SWRAD, F_CO2, F_GC, F_EXPGC, F_DAYL, F_BA = range(8)
+F_SIN, F_COS, F_TEMP, F_SWRAD, F_CO2, F_GC, F_EXPGC, F_DAYL, F_BA = range(9)
+N_FORCING = 9
 
 
 def prepare(drivers, latitude, options=None):
@@ -119,7 +120,7 @@ def prepare(drivers, latitude, options=None):
 
     Returns
     -------
-    forcing : ndarray, shape (8, n_steps)
+    forcing : ndarray, shape (9, n_steps)
     site : ndarray, shape (1,)
         ``[Δt]`` with ``Δt = time[1] - time[0]`` [d] as in CARDAMOM.
     """
@@ -127,8 +128,8 @@ def prepare(drivers, latitude, options=None):
     gc, exp_over_gc, dayl_factor = acm_forcing(
         drivers["tmin"], drivers["tmax"], drivers["doy"], latitude
     )
-    forcing = np.empty((8, time.size))
-    forcing[F_TIME] = time
+    forcing = np.empty((N_FORCING, time.size))
+    forcing[F_SIN], forcing[F_COS] = phase_forcing(time)
     forcing[F_TEMP] = 0.5 * (np.asarray(drivers["tmax"]) + np.asarray(drivers["tmin"]))
     forcing[F_SWRAD] = drivers["swrad"]
     forcing[F_CO2] = drivers["co2"]
@@ -145,8 +146,8 @@ def _run(forcing, site, pars, pools, fluxes):
     """One DALEC 400 run into preallocated ``pools (6, N+1)`` and ``fluxes (28, N)``."""
     n_steps = forcing.shape[1]
     dt = site[0]
-    amp_f, sw_f, os_f = _pulse_constants(pars[4], pars[15])
-    amp_l, sw_l, os_l = _pulse_constants(1.001, pars[13])  # model 400 fixes L_lab = 1.001
+    amp_f, sw_f, cos_f, sin_f = _pulse_constants(pars[4], pars[15], pars[14])
+    amp_l, sw_l, cos_l, sin_l = _pulse_constants(1.001, pars[13], pars[11])  # L_lab = 1.001
     k_wood = _loss(pars[5], dt)
     k_root = _loss(pars[6], dt)
     cf_lab, cf_fol, cf_roo, cf_woo, cf_lit, cf_som = 0.1, 0.9, 0.1, 0.1, 0.5, 0.01
@@ -171,9 +172,10 @@ def _run(forcing, site, pars, pools, fluxes):
         a_lab = (gpp - ra - a_fol) * pars[12]
         a_roo = (gpp - ra - a_fol - a_lab) * pars[3]
         a_woo = gpp - ra - a_fol - a_roo - a_lab
-        t = forcing[F_TIME, n]
-        phi_f = _pulse(t, pars[14], os_f, amp_f, sw_f)
-        phi_l = _pulse(t, pars[11], os_l, amp_l, sw_l)
+        sin_t = forcing[F_SIN, n]
+        cos_t = forcing[F_COS, n]
+        phi_f = _pulse(sin_t, cos_t, amp_f, sw_f, cos_f, sin_f)
+        phi_l = _pulse(sin_t, cos_t, amp_l, sw_l, cos_l, sin_l)
         lab_rel = lab * _loss(phi_l, dt)
         fol_lit = fol * _loss(phi_f, dt)
         woo_tur = woo * k_wood

@@ -35,7 +35,7 @@ from dataclasses import replace
 import numpy as np
 from numba import njit, prange
 
-from .._kernels import _acm_gpp, _loss, _pulse, _pulse_constants, acm_forcing
+from .._kernels import _acm_gpp, _loss, _pulse, _pulse_constants
 from ..model import Model, ModelError, Parameter
 from . import dalec400
 
@@ -67,7 +67,8 @@ PARAMETERS_811 = tuple(
     replace(p, min=365.25 / 12) if p.name in ("p_lab", "p_fall") else p for p in PARAMETERS_809
 )
 
-F_TIME, F_TEMP, F_SWRAD, F_CO2, F_GC, F_EXPGC, F_DAYL, F_BA, F_VPD, F_PREC, F_MOIST = range(11)
+(F_SIN, F_COS, F_TEMP, F_SWRAD, F_CO2, F_GC, F_EXPGC, F_DAYL, F_BA,
+ F_VPD, F_PREC, F_MOIST) = range(12)
 
 TEMPERATURE_FORMS = ("811", "813")
 
@@ -109,8 +110,8 @@ def prepare(drivers, latitude, options=None):
         raise ModelError(
             f"mean precipitation over the run is {p_mean!r} kg m-2 d-1; models 809/811 divide by it"
         )
-    forcing = np.empty((11, tmin.size))
-    forcing[:8] = forcing400
+    forcing = np.empty((12, tmin.size))
+    forcing[: dalec400.N_FORCING] = forcing400
     if form == "811":
         forcing[F_TEMP] = 0.5 * (tmax + tmin - t_mean)
     else:
@@ -126,8 +127,8 @@ def _run(forcing, site, pars, pools, fluxes):
     """One DALEC 809/811 run into ``pools (7, N+1)`` and ``fluxes (30, N)``."""
     n_steps = forcing.shape[1]
     dt = site[0]
-    amp_f, sw_f, os_f = _pulse_constants(pars[4], pars[15])
-    amp_l, sw_l, os_l = _pulse_constants(pars[31], pars[13])
+    amp_f, sw_f, cos_f, sin_f = _pulse_constants(pars[4], pars[15], pars[14])
+    amp_l, sw_l, cos_l, sin_l = _pulse_constants(pars[31], pars[13], pars[11])
     k_wood = _loss(pars[5], dt)
     k_root = _loss(pars[6], dt)
     cf_fol = pars[27]
@@ -158,9 +159,10 @@ def _run(forcing, site, pars, pools, fluxes):
         a_lab = (gpp - ra - a_fol) * pars[12]
         a_roo = (gpp - ra - a_fol - a_lab) * pars[3]
         a_woo = gpp - ra - a_fol - a_roo - a_lab
-        t = forcing[F_TIME, n]
-        phi_f = _pulse(t, pars[14], os_f, amp_f, sw_f)
-        phi_l = _pulse(t, pars[11], os_l, amp_l, sw_l)
+        sin_t = forcing[F_SIN, n]
+        cos_t = forcing[F_COS, n]
+        phi_f = _pulse(sin_t, cos_t, amp_f, sw_f, cos_f, sin_f)
+        phi_l = _pulse(sin_t, cos_t, amp_l, sw_l, cos_l, sin_l)
         lab_rel = lab * _loss(phi_l, dt)
         fol_lit = fol * _loss(phi_f, dt)
         woo_tur = woo * k_wood
