@@ -1,0 +1,27 @@
+# Two entry points, both starting from nothing but python3:
+#   make demo   - create .venv, install, run the main job on bundled real data
+#   make test   - create .venv, install with the test extra, run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: install demo test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: install
+	$(BIN)/dalec-mdf demo --out out/demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/forward.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
