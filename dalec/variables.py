@@ -65,6 +65,111 @@ VARIABLES: dict[str, dict[str, str]] = {
         "standard_name": "precipitation_flux",
         "comment": "1 kg m-2 d-1 of water = 1 mm d-1",
     },
+    # drivers of the JPL netCDF CBF layout beyond the nine binary-CBF columns
+    "lwrad": {
+        "long_name": "surface downwelling longwave radiation, mean daily total",
+        "units": "MJ m-2 d-1",
+        "standard_name": "surface_downwelling_longwave_flux_in_air",
+        "comment": "STRD in the JPL netCDF CBF layout",
+    },
+    "skin_temperature": {
+        "long_name": "mean surface skin temperature over the step",
+        "units": "degC",
+        "standard_name": "surface_temperature",
+        "comment": "SKT in the JPL netCDF CBF layout",
+    },
+    "snowfall": {
+        "long_name": "mean snowfall rate over the step",
+        "units": "kg m-2 d-1",
+        "standard_name": "snowfall_flux",
+        "comment": "1 kg m-2 d-1 of water = 1 mm d-1",
+    },
+    "disturbance_flux": {
+        "long_name": "prescribed disturbance (biomass removal) carbon flux",
+        "units": "g m-2 d-1",
+        "comment": "DISTURBANCE_FLUX in the JPL netCDF CBF layout",
+    },
+    "yield": {
+        "long_name": "prescribed harvest yield carbon flux",
+        "units": "g m-2 d-1",
+        "comment": "YIELD in the JPL netCDF CBF layout",
+    },
+    "air_pressure": {
+        "long_name": "mean surface air pressure over the step",
+        "units": "kPa",
+        "standard_name": "surface_air_pressure",
+    },
+    # derived drivers (computed by drivers.derive when a file does not provide them)
+    "deltat": {
+        "long_name": "length of the model step",
+        "units": "d",
+        "comment": "Edinburgh models take it per step (calendar months); JPL models use "
+        "time[1] - time[0] for every step",
+    },
+    "doy_end": {
+        "long_name": "day of year of the last day of the step",
+        "units": "1",
+        "comment": "Edinburgh met column 6 (31, 59, ..., 365/366 for calendar months); "
+        "doy = doy_end - deltat / 2",
+    },
+    "run_day": {
+        "long_name": "day of the run at the end of the step",
+        "units": "d",
+        "comment": "Edinburgh met column 1; deltat[0] = run_day[0], "
+        "deltat[n] = run_day[n] - run_day[n-1]",
+    },
+    "photoperiod": {
+        "long_name": "day length at the middle of the step",
+        "units": "s",
+        "comment": "declination formula of Goudriaan and van Laar (1994) with a 365-day year",
+    },
+    # the 16 Edinburgh (GCEL CARDAMOM) drivers beyond the ones above
+    "deforestation": {
+        "long_name": "fraction of biomass removed by deforestation or harvest during the step",
+        "units": "1",
+        "comment": "Edinburgh met column 8",
+    },
+    "tmin_21d": {
+        "long_name": "Edinburgh met column 10: rolling mean temperature",
+        "units": "degC",
+        "standard_name": "air_temperature",
+        "comment": "The Fortran calls this slot the 21-day mean minimum temperature; the "
+        "Edinburgh R pre-processor fills it with the 30-day running mean of the daily maximum "
+        "temperature (monthly values repeated over their days), and that is what "
+        "drivers.derive computes. No DALEC.C1 or DALEC.4 equation reads it.",
+    },
+    "photoperiod_21d": {
+        "long_name": "Edinburgh met column 11: rolling mean photoperiod",
+        "units": "s",
+        "comment": "30-day running mean of the day length ending 3 days before the end of the "
+        "step, as the Edinburgh R pre-processor computes it (Fortran: '21-day mean "
+        "photoperiod'). Not read by DALEC.C1 or DALEC.4.",
+    },
+    "vpd_21d": {
+        "long_name": "Edinburgh met column 12: rolling mean vapour pressure deficit",
+        "units": "hPa",
+        "standard_name": "water_vapor_saturation_deficit_in_air",
+        "comment": "30-day running mean (Fortran: '21-day mean VPD'); Edinburgh files hold it "
+        "in Pa. Not read by DALEC.C1 or DALEC.4.",
+    },
+    "management": {
+        "long_name": "forest management (harvest scenario) type used when deforestation > 0",
+        "units": "1",
+        "comment": "Edinburgh met column 13; integer code 1-5 (the R default is 2)",
+    },
+    "tmean": {
+        "long_name": "mean air temperature over the step",
+        "units": "degC",
+        "standard_name": "air_temperature",
+        "cell_methods": "time: mean",
+        "comment": "Edinburgh met column 14; DALEC.C1 and DALEC.4 use (tmin + tmax) / 2 instead",
+    },
+    "wind": {
+        "long_name": "mean wind speed over the step",
+        "units": "m s-1",
+        "standard_name": "wind_speed",
+        "comment": "Edinburgh met column 15 (read by DALEC.4)",
+    },
     # ------------------------------------------------------------------ pools
     "c_labile": {"long_name": "labile (non-structural) carbon", "units": _C_POOL},
     "c_foliar": {

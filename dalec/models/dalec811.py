@@ -74,14 +74,21 @@ TEMPERATURE_FORMS = ("811", "813")
 
 
 def reference_means(tmin, tmax, precip):
-    """Driver means as CARDAMOM accumulates them: running sums in step order, divided by N."""
+    """Driver means as CARDAMOM v2.2 accumulates them (``CARDAMOM_READ_BINARY_DATA.c``).
+
+    ``T̄`` sums ``0.5·Tmin/N`` over all steps, then adds ``0.5·Tmax/N`` over all steps; ``P̄``
+    sums ``P/N``. The order matters in the last digits, which the reference outputs keep.
+    """
     n = len(tmin)
-    t_sum = 0.0
-    p_sum = 0.0
-    for i in range(n):
-        t_sum += 0.5 * (float(tmin[i]) + float(tmax[i]))
-        p_sum += float(precip[i])
-    return t_sum / n, p_sum / n
+    t_mean = 0.0
+    for value in tmin:
+        t_mean += 0.5 * float(value) / n
+    for value in tmax:
+        t_mean += 0.5 * float(value) / n
+    p_mean = 0.0
+    for value in precip:
+        p_mean += float(value) / n
+    return t_mean, p_mean
 
 
 def prepare(drivers, latitude, options=None):
