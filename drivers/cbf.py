@@ -15,7 +15,11 @@ values     content
 300-       N rows of [n_met met values, n_obs obs values]; optionally one more row
 =========  ======================================================================
 
-The reader keeps every header value, so :func:`write_cbf` reproduces the file byte for byte.
+The reader keeps every header value, so :func:`write_cbf` reproduces the file byte for byte,
+and decodes the likelihood settings into observation options, scalar constraints and
+parameter priors (:mod:`drivers.cbf_header`); the writer encodes back only what a user
+changed. CBR files (posterior parameter samples, raw float64 with no header) are read by
+:func:`read_cbr` and written by :func:`write_cbr`.
 """
 
 from __future__ import annotations
@@ -26,9 +30,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from . import cbf_header
 from .errors import DriverError
 from .pixel import make_pixel, missing_to_nan
-from .validate import check_latitude
+from .validate import check_drivers, check_latitude
 
 HEADER = 300
 MET_NAMES = ("time", "tmin", "tmax", "swrad", "co2", "doy", "burned_area", "vpd", "precip")
@@ -152,14 +157,23 @@ def read_cbf(path) -> xr.Dataset:
         ds[name] = (f"{name}_index", values[lo:hi].copy())
     if extra.size:
         ds["cbf_extra_row"] = ("cbf_extra_index", extra.copy())
+    cbf_header.decode(ds, values[:HEADER])
+    check_drivers(ds)
     return ds
 
 
 def write_cbf(ds: xr.Dataset, path) -> None:
     """Write a pixel dataset as a JPL binary CBF (atomically: temporary file, then rename).
 
-    Datasets read by :func:`read_cbf` are written back byte for byte. Missing observations
-    (NaN) are written as -9999.
+    Datasets read by :func:`read_cbf` are written back byte for byte. Observation options,
+    scalar constraints and parameter priors that differ from what the stored header says are
+    encoded into it (:func:`drivers.cbf_header.encode`); a dataset from another format gets
+    a header built from its options. Missing observations (NaN) are written as -9999.
+
+    Raises
+    ------
+    DriverError
+        A met column has no variable, or an option cannot be expressed in a binary CBF.
     """
     path = Path(path)
     nomet = int(ds.attrs.get("cbf_n_met", 9))
@@ -169,8 +183,12 @@ def write_cbf(ds: xr.Dataset, path) -> None:
     for name, lo, hi in _BLOCKS:
         if name in ds:
             header[lo:hi] = ds[name].values
+    if "cbf_static" not in ds:
+        header[0] = float(ds.attrs.get("model_id", -9999))
+        header[5:8] = (1.0, 0.0, 1.0)  # EDCs on, no EDC diagnostics, absolute GPP
     header[1] = float(ds["latitude"].values)
     header[2:5] = (n, nomet, noobs)
+    cbf_header.encode(ds, header, str(path))
     table = np.empty((n, nomet + noobs))
     for j in range(nomet):
         name = MET_NAMES[j] if j < len(MET_NAMES) else f"met_{j}"
@@ -201,3 +219,64 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def read_cbr(path, n_parameters: int | None = None) -> xr.DataArray:
+    """Read a JPL binary CBR file (posterior samples: raw little-endian float64, no header).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.cbr`` file.
+    n_parameters : int, optional
+        Parameters per sample. If omitted, taken from the model id of the CBF beside it
+        (same name, ``.cbf``) through the model registry of :mod:`dalec`.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(sample, parameter)`` float64, attrs ``source_file``.
+
+    Raises
+    ------
+    DriverError
+        The size is not a whole number of samples, or ``n_parameters`` cannot be found.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise DriverError(f"{path}: cannot read ({err.strerror})") from None
+    if n_parameters is None:
+        n_parameters = _cbr_parameter_count(path)
+    if n_parameters < 1 or len(raw) % (8 * n_parameters) or not raw:
+        raise DriverError(
+            f"{path}: {len(raw)} bytes is not a whole number of samples of {n_parameters} "
+            "float64 parameters (truncated, or wrong parameter count?)"
+        )
+    values = np.frombuffer(raw, dtype="<f8").reshape(-1, n_parameters).copy()
+    return xr.DataArray(values, dims=("sample", "parameter"),
+                        attrs={"source_file": str(path), "long_name": "posterior parameter samples"})
+
+
+def _cbr_parameter_count(path: Path) -> int:
+    cbf = path.with_suffix(".cbf")
+    if not looks_like_cbf(cbf):
+        raise DriverError(
+            f"{path}: pass n_parameters (no CBF {cbf.name} beside it gives the model id)"
+        )
+    model_id = int(np.fromfile(cbf, dtype="<f8", count=1)[0])
+    try:
+        from dalec.registry import get_model  # upper layer, only to count parameters
+
+        return get_model(str(model_id)).n_parameters
+    except (ImportError, ValueError) as err:
+        raise DriverError(f"{path}: pass n_parameters (model {model_id}: {err})") from None
+
+
+def write_cbr(samples, path) -> None:
+    """Write parameter samples ``(n_samples, n_parameters)`` as a binary CBR (atomically)."""
+    arr = np.ascontiguousarray(np.asarray(samples, dtype="<f8"))
+    if arr.ndim != 2:
+        raise DriverError(f"{path}: CBR samples must be 2-D (sample, parameter), got {arr.shape}")
+    atomic_write_bytes(Path(path), arr.tobytes())

@@ -6,9 +6,15 @@ Layout
 - driver variables on ``time`` named as in :mod:`dalec.variables` (``tmin``, ``tmax``,
   ``swrad``, ``co2``, ``doy``, ``burned_area``, ``vpd``, ``precip``, ...);
 - observation variables ``<stream>_obs`` on ``time`` with NaN for missing, and optional
-  ``<stream>_obs_unc`` uncertainty series;
+  ``<stream>_obs_unc`` uncertainty series; the stream's cost-function options
+  (:class:`~drivers.options.ObsOptions`) are attributes of ``<stream>_obs``;
+- scalar constraints ``constraint_<name>`` and parameter priors on a ``prior`` dimension
+  (:mod:`drivers.options`);
 - scalar coordinates ``latitude`` and ``longitude`` [degrees];
 - attributes ``pixel_id``, ``source_file``, ``source_format``.
+
+Missing observations are NaN in memory whatever the file used (-9999, NaN, _FillValue);
+a NaN in a driver is an error (:func:`drivers.check_met`).
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
-#: Observation streams a pixel can carry, with their units.
+#: Observation streams a pixel can carry, with their units (others get "1").
 OBS_UNITS = {
     "gpp": "g m-2 d-1",
     "lai": "m2 m-2",
     "nbe": "g m-2 d-1",
+    "nee": "g m-2 d-1",
+    "reco": "g m-2 d-1",
     "abgb": "g m-2",
     "et": "kg m-2 d-1",
     "ewt": "kg m-2",
@@ -32,13 +40,33 @@ OBS_UNITS = {
     "band4": "1",
     "som": "g m-2",
     "ch4": "g m-2 d-1",
+    "cwoo": "g m-2",
+    "dom": "g m-2",
+    "fire": "g m-2 d-1",
+    "runoff": "kg m-2 d-1",
+    "swe": "kg m-2",
+    "scf": "1",
+    "sif": "W m-2 sr-1 um-1",
+    "le": "MJ m-2 d-1",
+    "h": "MJ m-2 d-1",
+    "swc": "%",
+    "cwood": "g m-2",
+    "cfol": "g m-2",
+    "croot": "g m-2",
+    "clit": "g m-2",
+    "cagb": "g m-2",
+    "fapar": "1",
 }
 
 
-def _driver_attrs(name: str) -> dict:
+def driver_attrs(name: str) -> dict:
+    """CF attributes of a registered driver (empty for unregistered names)."""
     from dalec.variables import VARIABLES  # registry leaf; no package-level import cycle
 
     return dict(VARIABLES.get(name, {}))
+
+
+_driver_attrs = driver_attrs
 
 
 def make_pixel(
@@ -50,6 +78,7 @@ def make_pixel(
     obs: Mapping[str, np.ndarray] | None = None,
     obs_unc: Mapping[str, np.ndarray] | None = None,
     attrs: Mapping[str, object] | None = None,
+    obs_options: Mapping[str, object] | None = None,
 ) -> xr.Dataset:
     """Assemble a pixel dataset from arrays.
 
@@ -65,6 +94,8 @@ def make_pixel(
         Observation streams (missing = NaN; -9999 is converted to NaN) and their uncertainties.
     attrs : mapping, optional
         Dataset attributes (``source_file``, ``pixel_id``, ...).
+    obs_options : mapping of str to ObsOptions, optional
+        Cost-function options per stream (:class:`~drivers.options.ObsOptions`).
     """
     time = np.asarray(time, dtype=np.float64)
     data = {}
@@ -80,7 +111,9 @@ def make_pixel(
         data[f"{name}_obs_unc"] = (
             "time",
             missing_to_nan(values),
-            {"long_name": f"uncertainty of observed {name}", "units": OBS_UNITS.get(name, "1")},
+            {"long_name": f"uncertainty of observed {name}", "units": OBS_UNITS.get(name, "1"),
+             "comment": "standard deviation (gaussian), factor (lognormal) or fraction "
+             "(relative), as the stream's error_type says"},
         )
     coords = {
         "time": ("time", time, _driver_attrs("time")),
@@ -91,7 +124,12 @@ def make_pixel(
             {"units": "degrees_east", "standard_name": "longitude"},
         ),
     }
-    return xr.Dataset(data, coords=coords, attrs=dict(attrs or {}))
+    ds = xr.Dataset(data, coords=coords, attrs=dict(attrs or {}))
+    from .options import set_obs_options
+
+    for name, options in (obs_options or {}).items():
+        set_obs_options(ds, name, options)
+    return ds
 
 
 def missing_to_nan(values) -> np.ndarray:
