@@ -1,0 +1,566 @@
+"""CARDAMOM v2.2 EDCs of DALEC 400 and 809/811, as numba functions.
+
+Each model has a pre-run test on the parameters alone (CARDAMOM's ``EDC1``), evaluated before
+the forward run so that a rejected proposal costs no model run, and a post-run test on one run's
+pools and fluxes (``EDC2``). Both write CARDAMOM's pass/fail vector: ``flags`` is an int64 array
+of length 100, initialised to 1 by the caller, in which ``flags[k - 1] = 0`` marks EDC number
+``k`` as failed. With ``diag=True`` every EDC is evaluated (CARDAMOM's ``EDCDIAG = 1``); with
+``diag=False`` a function returns at the first failure (production, ``EDCDIAG = 0``), so only
+that EDC is flagged.
+
+Sources (CARDAMOM-framework/CARDAMOM_v2.2, commit d29f0547, under
+``C/projects/CARDAMOM_MODELS/DALEC/``): ``DALEC_400/EDC1_400.c``, ``DALEC_400/EDC2_400.c``,
+``DALEC_811/EDC1_811.c``, ``DALEC_811/EDC2_811.c`` (``DALEC_809/EDC1_809.c`` and ``EDC2_809.c``
+are the same code under other names), with ``DALEC_CODE/DALEC_ALL/mean_pool.c`` (mean pools)
+and ``DALEC_CODE/MODEL_LIKELIHOOD_FUNCTIONS/DALEC_ALL_LIKELIHOOD.c`` (``EDCSETUP``: EQF from
+OTHERPRIORUNC[36], default 2).
+
+Notes
+-----
+With effective allocation fractions of GPP (MODELS.md §3.5)
+``f_fol' = (1 - f_auto) f_fol``, ``f_lab' = (1 - f_auto - f_fol') f_lab`` and
+``f_roo' = (1 - f_auto - f_fol' - f_lab') f_root``, an EDC fails when:
+
+====  =====  ==========================================================================
+ k    stage  failure condition
+====  =====  ==========================================================================
+ 1    pre    ``θ_som > θ_lit`` (p8 > p7)
+ 2    pre    ``θ_min < θ_som`` (p0 < p8)
+ 3    pre    ``θ_woo > 1 / (365.25 L_f)`` (p5 > 1/(365.25 p4))
+ 4    pre    ``θ_roo < θ_som exp(Θ T̄)`` (p6 < p8 exp(p9 T̄)), T̄ the run-mean temperature
+ 5    pre    ``f_fol' + f_lab' > 5 f_roo'`` or ``5 (f_fol' + f_lab') < f_roo'``
+ 15   pre    (809/811) ``cf_fol < cf_lig`` or ``cf_fol < cf_som`` (p27 < p28 or p27 < p29)
+ 6    post   ``C̄_fol > 5 C̄_roo`` or ``5 C̄_fol < C̄_roo`` (means over all N+1 states)
+ 7-   post   steady state of pool i (7-12 carbon; 809/811: 13 water):
+              ``|ln R_s| > ln EQF`` or ``|R_s - R_m| > 0.1``
+ 14   post   (809/811) ``W_wilt > W̄`` (p25 above the mean of the water pool)
+ 35   post   the mean of any pool exceeds the prior maximum of its initial-value parameter
+ 36-  post   pool i is negative or NaN at any of the N+1 states (36-41; 809/811: 36-42)
+====  =====  ==========================================================================
+
+Steady state: ``R_m = ΣF_in / ΣF_out`` (run totals of the pool's input and output fluxes, fire
+slots included; water: total precipitation in, ET + runoff out) and
+``R_s = R_m P̄_s / P_0``, where P_0 is the initial pool and P̄_s the mean of the pool sampled
+every ``d = floor(N / (t_last - t_0) · 365.25)`` states (states 0, d, 2d, ... up to N,
+*including* the initial state; ``t_last`` is the time of the last step, not of the final
+state). In production CARDAMOM checks in the order 1-5(, 15) and 6, 7-12(13), (14,) 35, 36-.
+
+Quirks of the C code kept because they change verdicts:
+
+- steady state samples states ``0, d, 2d, ...`` with ``d`` from ``N / (t_last - t_0)`` (N steps
+  over N - 1 step lengths: 12.17 "steps per year" on monthly data, floored to 12);
+- EDC 35 compares *mean* pools with the *prior maximum of the initial-value parameter*
+  (p17-p22, and p26 for the water pool), not with any pool-specific bound;
+- comparisons involving NaN are false, so a NaN ``R_s`` (e.g. 0/0 fluxes) passes EDCs 7-13, and
+  a NaN mean pool passes EDCs 6, 14 and 35, exactly as in C;
+- the water steady state (EDC 13) uses the precipitation driver total, not ``meanprec``.
+
+Deliberate deviations (each would only matter for broken runs):
+
+- 400's NaN check tests one fixed element (``isnan(POOLS[35])``, SOM at state 5) for every pool;
+  here a NaN anywhere in pool i fails EDC 35 + i (as 809/811 do in CARDAMOM);
+- divisions by zero follow IEEE (as C does) instead of numba's ZeroDivisionError;
+- ``d < 1`` (steps longer than a year; C divides by zero) uses every state, and a non-finite or
+  huge ``d`` (zero time span; C casts inf to int) samples the initial state only;
+- ``EDCDIAG = 2`` (per-EDC switches in OTHERPRIORS[30:50]) is not supported;
+- in diagnostic mode C's ``EDC2`` also returns 0 when a *pre-run* flag is 0; here each function
+  returns the verdict of its own EDCs (the product EDC1·EDC2 that CARDAMOM uses is the same).
+
+References
+----------
+Bloom, A. A. and Williams, M. (2015) Constraining ecosystem carbon dynamics in a data-limited
+world: integrating ecological "common sense" in a model-data fusion framework. Biogeosciences
+12, 1299-1315. doi:10.5194/bg-12-1299-2015
+Bloom, A. A. et al. (2016) The decadal state of the terrestrial carbon cycle. PNAS 113,
+1285-1290. doi:10.1073/pnas.1515160113
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+from numba import njit
+
+from dalec import get_model
+from dalec.models.dalec811 import reference_means as _driver_means
+
+#: Number of slots in CARDAMOM's pass/fail vector.
+N_EDC = 100
+
+#: Tolerance on ``|R_s - R_m|`` (``etol`` in EDC2_400.c / EDC2_811.c).
+ETOL = 0.1
+
+EDC_NAMES_400 = {
+    1: "SOM turnover slower than litter turnover (p8 <= p7)",
+    2: "litter-to-SOM transfer at least SOM turnover (p0 >= p8)",
+    3: "wood turnover slower than foliar turnover (p5 <= 1/(365.25 p4))",
+    4: "root turnover faster than SOM turnover at mean temperature (p6 >= p8 exp(p9 T))",
+    5: "canopy (foliar + labile) and fine-root allocation within a factor 5",
+    6: "mean foliar and mean root C within a factor 5",
+    7: "labile pool near steady state",
+    8: "foliar pool near steady state",
+    9: "root pool near steady state",
+    10: "wood pool near steady state",
+    11: "litter pool near steady state",
+    12: "SOM pool near steady state",
+    35: "mean pools at most the prior maximum of their initial values",
+    36: "labile C never negative or NaN",
+    37: "foliar C never negative or NaN",
+    38: "root C never negative or NaN",
+    39: "wood C never negative or NaN",
+    40: "litter C never negative or NaN",
+    41: "SOM C never negative or NaN",
+}
+
+EDC_NAMES_811 = {
+    **{k: v for k, v in EDC_NAMES_400.items() if k < 13},
+    13: "plant-available water near steady state (precipitation in, ET + runoff out)",
+    14: "mean plant-available water at least the wilting point (p25)",
+    15: "foliar combustion factor at least the ligneous and SOM ones (p27 >= p28, p29)",
+    **{k: v for k, v in EDC_NAMES_400.items() if k >= 35},
+    42: "plant-available water never negative or NaN",
+}
+
+#: model name -> {EDC number: meaning}
+EDC_NAMES = {"400": EDC_NAMES_400, "809": EDC_NAMES_811, "811": EDC_NAMES_811}
+
+# EDC 35 bounds: prior maxima of the initial-value parameters (PARS_INFO_<ID>.c), frozen into
+# the compiled functions as constants. 809 and 811 share them.
+_PARMAX_400 = np.ascontiguousarray(get_model("400").bounds[17:23, 1])
+_PARMAX_811 = np.ascontiguousarray(get_model("811").bounds[[17, 18, 19, 20, 21, 22, 26], 1])
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+@njit(cache=True, nogil=True)
+def _div(a, b):
+    """``a / b`` with IEEE (C) semantics; numba's default raises on ``b == 0``."""
+    if b == 0.0:
+        if a == 0.0 or a != a:
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
+
+
+@njit(cache=True, nogil=True)
+def _log(x):
+    """Natural log with C semantics: -inf at 0, NaN below 0 or for NaN."""
+    if x > 0.0:
+        return math.log(x)
+    if x == 0.0:
+        return -math.inf
+    return math.nan
+
+
+@njit(cache=True, nogil=True)
+def _total(fluxes, slot):
+    """Sum of one flux slot over the run, accumulated step by step as the C code does."""
+    s = 0.0
+    for n in range(fluxes.shape[1]):
+        s += fluxes[slot, n]
+    return s
+
+
+@njit(cache=True, nogil=True)
+def _mean_pool(pools, pool):
+    """Mean over all N+1 states, as ``mean_pool.c`` accumulates it (sum of x/(N+1))."""
+    nc = pools.shape[1]
+    s = 0.0
+    for c in range(nc):
+        s += pools[pool, c] / nc
+    return s
+
+
+@njit(cache=True, nogil=True)
+def _sample_interval(n_steps, time0, time_last):
+    """CARDAMOM's "steps per year" ``floor(N / (t_last - t_0) · 365.25)``, kept in [1, N+1]."""
+    per_year = n_steps / (time_last - time0) * 365.25
+    if not per_year < n_steps + 1.0:  # inf/NaN/huge: only the initial state is sampled
+        return n_steps + 1
+    if per_year < 1.0:
+        return 1
+    return int(math.floor(per_year))
+
+
+@njit(cache=True, nogil=True)
+def _mean_sampled(pools, pool, dint):
+    """Mean of states 0, dint, 2·dint, ... <= N (``MPOOLSjan`` in EDC2_400.c)."""
+    n_steps = pools.shape[1] - 1
+    count = n_steps // dint + 1
+    s = 0.0
+    for m in range(count):
+        s += pools[pool, m * dint] / count
+    return s
+
+
+@njit(cache=True, nogil=True)
+def _off_steady_state(f_in, f_out, p_sampled, p_start, log_eqf):
+    """True if a pool fails the steady-state EDC (NaN ratios pass, as in C)."""
+    rm = _div(f_in, f_out)
+    rs = _div(rm * p_sampled, p_start)
+    return abs(_log(rs)) > log_eqf or abs(rs - rm) > ETOL
+
+
+@njit(cache=True, nogil=True)
+def _carbon_budget(fluxes, pool):
+    """Run totals (in, out) of carbon pool 0-5 over the flux slots of models 400/809/811."""
+    if pool == 0:  # labile: production in; release to foliage, fire emission, fire kill out
+        return _total(fluxes, 4), _total(fluxes, 7) + _total(fluxes, 17) + _total(fluxes, 23)
+    if pool == 1:  # foliar
+        f_in = _total(fluxes, 3) + _total(fluxes, 7)
+        return f_in, _total(fluxes, 9) + _total(fluxes, 18) + _total(fluxes, 24)
+    if pool == 2:  # root
+        return _total(fluxes, 5), _total(fluxes, 11) + _total(fluxes, 19) + _total(fluxes, 25)
+    if pool == 3:  # wood
+        return _total(fluxes, 6), _total(fluxes, 10) + _total(fluxes, 20) + _total(fluxes, 26)
+    if pool == 4:  # litter: litterfall and fire kill of labile/foliar/root in
+        f_in = (
+            _total(fluxes, 9) + _total(fluxes, 11) + _total(fluxes, 23) + _total(fluxes, 24)
+            + _total(fluxes, 25)
+        )
+        f_out = _total(fluxes, 12) + _total(fluxes, 14) + _total(fluxes, 21) + _total(fluxes, 27)
+        return f_in, f_out
+    # SOM: wood turnover, litter->SOM, wood and litter fire kill in
+    f_in = _total(fluxes, 10) + _total(fluxes, 14) + _total(fluxes, 26) + _total(fluxes, 27)
+    return f_in, _total(fluxes, 13) + _total(fluxes, 22)
+
+
+@njit(cache=True, nogil=True)
+def _outside_factor5(a, b):
+    return a > 5.0 * b or 5.0 * a < b
+
+
+@njit(cache=True, nogil=True)
+def _pre_carbon(pars, meantemp, flags, diag):
+    """EDCs 1-5, common to 400 and 809/811 (EDC1_400.c, EDC1_811.c)."""
+    ok = True
+    f_auto = pars[1]
+    f_fol = (1.0 - f_auto) * pars[2]
+    f_lab = (1.0 - f_auto - f_fol) * pars[12]
+    f_roo = (1.0 - f_auto - f_fol - f_lab) * pars[3]
+    if pars[8] > pars[7]:
+        flags[0] = 0
+        ok = False
+        if not diag:
+            return False
+    if pars[0] < pars[8]:
+        flags[1] = 0
+        ok = False
+        if not diag:
+            return False
+    if pars[5] > 1.0 / (pars[4] * 365.25):
+        flags[2] = 0
+        ok = False
+        if not diag:
+            return False
+    if pars[6] < pars[8] * math.exp(pars[9] * meantemp):
+        flags[3] = 0
+        ok = False
+        if not diag:
+            return False
+    if (f_fol + f_lab) > 5.0 * f_roo or (f_fol + f_lab) * 5.0 < f_roo:
+        flags[4] = 0
+        ok = False
+    return ok
+
+
+@njit(cache=True, nogil=True)
+def _post_tail(pools, parmax, flags, diag):
+    """EDC 35 (mean pools vs prior max of initial values) and 36- (no negative/NaN state)."""
+    ok = True
+    for i in range(pools.shape[0]):
+        if _mean_pool(pools, i) > parmax[i]:
+            flags[34] = 0
+            ok = False
+            if not diag:
+                return False
+    for i in range(pools.shape[0]):
+        for c in range(pools.shape[1]):
+            x = pools[i, c]
+            if x < 0.0 or x != x:
+                flags[35 + i] = 0
+                ok = False
+                if not diag:
+                    return False
+                break
+    return ok
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+@njit(cache=True, nogil=True)
+def edc_pre_400(pars, meantemp, flags, diag):
+    """Pre-run EDCs 1-5 of DALEC 400 (CARDAMOM v2.2 ``EDC1_400.c``).
+
+    Parameters
+    ----------
+    pars : ndarray, shape (23,)
+        Model 400 parameters.
+    meantemp : float
+        Run mean of ``(Tmin + Tmax)/2`` [degC] (CARDAMOM's ``DATA.meantemp``).
+    flags : ndarray of int64, shape (100,)
+        Pass/fail vector; failing EDC k sets ``flags[k - 1] = 0``, nothing else is written.
+    diag : bool
+        Evaluate every EDC (True) or return at the first failure (False).
+
+    Returns
+    -------
+    bool
+        True if every evaluated EDC passes.
+    """
+    return _pre_carbon(pars, meantemp, flags, diag)
+
+
+@njit(cache=True, nogil=True)
+def edc_post_400(pars, pools, fluxes, time0, time_last, eqf, flags, diag):
+    """Post-run EDCs 6, 7-12, 35 and 36-41 of DALEC 400 (CARDAMOM v2.2 ``EDC2_400.c``).
+
+    Parameters
+    ----------
+    pars : ndarray, shape (23,)
+        The parameters of the run (unused by these EDCs; kept for a uniform interface).
+    pools : ndarray, shape (6, N+1)
+        Pools [g m-2] of one run, ``pools[pool, state]``.
+    fluxes : ndarray, shape (28, N)
+        Flux slots [g m-2 d-1] of the same run, ``fluxes[slot, step]``.
+    time0, time_last : float
+        Times of the first and the last step [d] (``MET[0]`` and ``MET[N-1]`` time column).
+    eqf : float
+        Equilibrium factor EQF (CARDAMOM default 2; OTHERPRIORUNC[36] of a CBF).
+    flags : ndarray of int64, shape (100,)
+        Pass/fail vector, see :func:`edc_pre_400`.
+    diag : bool
+        Evaluate every EDC (True) or return at the first failure (False).
+
+    Returns
+    -------
+    bool
+        True if every evaluated EDC passes.
+    """
+    ok = True
+    if _outside_factor5(_mean_pool(pools, 1), _mean_pool(pools, 2)):
+        flags[5] = 0
+        ok = False
+        if not diag:
+            return False
+    dint = _sample_interval(fluxes.shape[1], time0, time_last)
+    log_eqf = math.log(eqf)
+    for i in range(6):
+        f_in, f_out = _carbon_budget(fluxes, i)
+        if _off_steady_state(f_in, f_out, _mean_sampled(pools, i, dint), pools[i, 0], log_eqf):
+            flags[6 + i] = 0
+            ok = False
+            if not diag:
+                return False
+    return _post_tail(pools, _PARMAX_400, flags, diag) and ok
+
+
+@njit(cache=True, nogil=True)
+def edc_pre_811(pars, meantemp, flags, diag):
+    """Pre-run EDCs 1-5 and 15 of DALEC 809/811 (CARDAMOM v2.2 ``EDC1_811.c``, ``EDC1_809.c``).
+
+    Parameters
+    ----------
+    pars : ndarray, shape (33,)
+        Model 809/811 parameters.
+    meantemp : float
+        Run mean of ``(Tmin + Tmax)/2`` [degC] (the model's reference mean temperature).
+    flags : ndarray of int64, shape (100,)
+        Pass/fail vector, see :func:`edc_pre_400`.
+    diag : bool
+        Evaluate every EDC (True) or return at the first failure (False).
+
+    Returns
+    -------
+    bool
+        True if every evaluated EDC passes.
+    """
+    ok = _pre_carbon(pars, meantemp, flags, diag)
+    if not ok and not diag:
+        return False
+    if pars[27] < pars[28] or pars[27] < pars[29]:
+        flags[14] = 0
+        return False
+    return ok
+
+
+@njit(cache=True, nogil=True)
+def edc_post_811(pars, pools, fluxes, time0, time_last, eqf, meanprec, precip, flags, diag):
+    """Post-run EDCs 6, 7-13, 14, 35 and 36-42 of DALEC 809/811 (``EDC2_811.c``, ``EDC2_809.c``).
+
+    Parameters
+    ----------
+    pars : ndarray, shape (33,)
+        The parameters of the run (p25, the wilting point, enters EDC 14).
+    pools : ndarray, shape (7, N+1)
+        Pools of one run [g m-2; water kg m-2], ``pools[pool, state]``.
+    fluxes : ndarray, shape (30, N)
+        Flux slots of the same run [g m-2 d-1; ET and runoff kg m-2 d-1].
+    time0, time_last : float
+        Times of the first and the last step [d].
+    eqf : float
+        Equilibrium factor EQF (CARDAMOM default 2).
+    meanprec : float
+        Reference mean precipitation [kg m-2 d-1]; unused: CARDAMOM's water steady state sums
+        the precipitation series itself. Kept so that the signature need not change.
+    precip : ndarray, shape (N,)
+        Precipitation driver [kg m-2 d-1] (MET column 8), the water pool's input.
+    flags : ndarray of int64, shape (100,)
+        Pass/fail vector, see :func:`edc_pre_400`.
+    diag : bool
+        Evaluate every EDC (True) or return at the first failure (False).
+
+    Returns
+    -------
+    bool
+        True if every evaluated EDC passes.
+    """
+    ok = True
+    if _outside_factor5(_mean_pool(pools, 1), _mean_pool(pools, 2)):
+        flags[5] = 0
+        ok = False
+        if not diag:
+            return False
+    n_steps = fluxes.shape[1]
+    dint = _sample_interval(n_steps, time0, time_last)
+    log_eqf = math.log(eqf)
+    for i in range(7):
+        if i < 6:
+            f_in, f_out = _carbon_budget(fluxes, i)
+        else:
+            f_in = 0.0
+            for n in range(n_steps):
+                f_in += precip[n]
+            f_out = _total(fluxes, 28) + _total(fluxes, 29)
+        if _off_steady_state(f_in, f_out, _mean_sampled(pools, i, dint), pools[i, 0], log_eqf):
+            flags[6 + i] = 0
+            ok = False
+            if not diag:
+                return False
+    if pars[25] > _mean_pool(pools, 6):
+        flags[13] = 0
+        ok = False
+        if not diag:
+            return False
+    return _post_tail(pools, _PARMAX_811, flags, diag) and ok
+
+
+#: model name -> (pre-run EDC function, post-run EDC function). The post-run functions of 400
+#: and 809/811 take different arguments (809/811 add ``meanprec, precip``).
+EDCS = {
+    "400": (edc_pre_400, edc_post_400),
+    "809": (edc_pre_811, edc_post_811),
+    "811": (edc_pre_811, edc_post_811),
+}
+
+
+# ------------------------------------------------------------------------- python helpers
+
+
+def edc_passfail(
+    model_name,
+    pars,
+    pools,
+    fluxes,
+    drivers: Mapping,
+    eqf: float = 2.0,
+    reference_means: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """CARDAMOM's 100-slot EDC pass/fail vector (1 = pass) in diagnostic mode.
+
+    Both stages are evaluated, the post-run one even when the pre-run one fails (as
+    CARDAMOM's ``DALEC_MLF`` does with ``EDCDIAG = 1``). Arguments as in :func:`edc_report`.
+    """
+    key = get_model(model_name).name
+    if key not in EDCS:
+        raise KeyError(f"no JPL EDCs for model {key!r}; available: {', '.join(EDCS)}")
+    pre, post = EDCS[key]
+    pars = np.ascontiguousarray(pars, dtype=np.float64)
+    pools = np.asarray(pools, dtype=np.float64)
+    fluxes = np.asarray(fluxes, dtype=np.float64)
+    n_pools = 6 if key == "400" else 7
+    n_slots = 28 if key == "400" else 30
+    if pools.ndim != 2 or pools.shape[0] != n_pools:
+        raise ValueError(f"model {key}: pools must be ({n_pools}, N+1); got {pools.shape}")
+    if fluxes.ndim != 2 or fluxes.shape != (n_slots, pools.shape[1] - 1):
+        raise ValueError(
+            f"model {key}: fluxes must be ({n_slots}, N) with N = {pools.shape[1] - 1} "
+            f"(pools have N+1 states); got {fluxes.shape}"
+        )
+    time = np.asarray(drivers["time"], dtype=np.float64)
+    tmin = np.asarray(drivers["tmin"], dtype=np.float64)
+    tmax = np.asarray(drivers["tmax"], dtype=np.float64)
+    if key == "400":
+        precip = np.zeros_like(tmin)  # model 400 has no precipitation column
+    else:
+        precip = np.ascontiguousarray(drivers["precip"], dtype=np.float64)
+    if reference_means is None:
+        meantemp, meanprec = _driver_means(tmin, tmax, precip)
+    else:
+        meantemp, meanprec = reference_means
+    flags = np.ones(N_EDC, dtype=np.int64)
+    pre(pars, float(meantemp), flags, True)
+    t0, t1 = float(time[0]), float(time[-1])
+    if key == "400":
+        post(pars, pools, fluxes, t0, t1, float(eqf), flags, True)
+    else:
+        post(pars, pools, fluxes, t0, t1, float(eqf), float(meanprec), precip, flags, True)
+    return flags
+
+
+def edc_report(
+    model_name,
+    pars,
+    pools,
+    fluxes,
+    drivers_mapping: Mapping,
+    eqf: float = 2.0,
+    reference_means: tuple[float, float] | None = None,
+) -> dict[int, bool]:
+    """Evaluate every EDC of a JPL model for one run, in diagnostic mode.
+
+    Parameters
+    ----------
+    model_name : str
+        ``"400"``, ``"809"`` or ``"811"`` (or any alias :func:`dalec.get_model` accepts).
+    pars : array_like, shape (n_parameters,)
+        The parameter vector of the run.
+    pools : array_like, shape (n_pools, N+1)
+        Pools of the run, ``pools[pool, state]`` (the kernel layout).
+    fluxes : array_like, shape (n_fluxes, N)
+        Flux slots of the run, ``fluxes[slot, step]``.
+    drivers_mapping : mapping
+        ``time`` [d], ``tmin``, ``tmax`` [degC] and, for 809/811, ``precip`` [kg m-2 d-1] on the
+        N steps (a pixel :class:`xarray.Dataset` works).
+    eqf : float
+        Equilibrium factor of the steady-state EDCs (CARDAMOM default 2).
+    reference_means : (float, float), optional
+        Prescribed (T̄ [degC], P̄ [kg m-2 d-1]); by default the driver means, accumulated as
+        CARDAMOM does.
+
+    Returns
+    -------
+    dict of int to bool
+        For each EDC number of the model family (:data:`EDC_NAMES`), True if it passes.
+    """
+    flags = edc_passfail(model_name, pars, pools, fluxes, drivers_mapping, eqf, reference_means)
+    names = EDC_NAMES[get_model(model_name).name]
+    return {k: bool(flags[k - 1]) for k in names}
+
+
+__all__ = [
+    "EDCS",
+    "EDC_NAMES",
+    "EDC_NAMES_400",
+    "EDC_NAMES_811",
+    "edc_passfail",
+    "edc_post_400",
+    "edc_post_811",
+    "edc_pre_400",
+    "edc_pre_811",
+    "edc_report",
+]
