@@ -51,6 +51,27 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class Observable:
+    """How an observation stream maps onto model output (an observation operator).
+
+    Either a signed sum of flux slots (``fluxes=(("gpp", -1.0), ("ra", 1.0), ...)``) or a sum
+    of pools taken at the ``start``, ``end`` or ``mid`` (mean of start and end) of each step;
+    optionally divided by a parameter (LAI = foliar C / LCMA).
+    """
+
+    fluxes: tuple[tuple[str, float], ...] = ()
+    pools: tuple[str, ...] = ()
+    at: str = "start"
+    divide_by: str | None = None
+
+    def __post_init__(self):
+        if bool(self.fluxes) == bool(self.pools):
+            raise ValueError("an Observable takes either fluxes or pools")
+        if self.at not in ("start", "end", "mid"):
+            raise ValueError(f"Observable.at must be start, end or mid, not {self.at!r}")
+
+
+@dataclass(frozen=True)
 class Model:
     """A registered DALEC model.
 
@@ -85,6 +106,9 @@ class Model:
         Citations (with DOI) for the docs.
     options : Mapping
         Default model options accepted by ``prepare`` (e.g. the temperature-factor form).
+    observables : Mapping[str, Observable]
+        Observation operators by stream name (``gpp``, ``lai``, ``nbe``, ``et``, ``abgb``,
+        ``som``, ``fire``, ...). A stream without an operator cannot be scored for this model.
     constant_step : bool
         True if the model assumes one step length (JPL models take ``time[1] - time[0]``);
         False for models with a per-step ``deltat`` (Edinburgh models on calendar months).
@@ -103,6 +127,7 @@ class Model:
     references: tuple[str, ...] = ()
     options: Mapping[str, object] = field(default_factory=dict)
     constant_step: bool = True
+    observables: Mapping[str, Observable] = field(default_factory=dict)
 
     @property
     def n_parameters(self) -> int:

@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._kernels import _acm_gpp, _loss, _pulse, _pulse_constants, acm_forcing, phase_forcing
-from ..model import Model, Parameter
+from ..model import Model, Observable, Parameter
 
 DRIVERS = ("tmin", "tmax", "swrad", "co2", "doy", "burned_area")
 
@@ -269,6 +269,21 @@ def derived(pars, pools, fluxes):
     }
 
 
+_NEE = (("gpp", -1.0), ("ra", 1.0), ("rh_litter", 1.0), ("rh_som", 1.0), ("fire", 1.0))
+#: observation operators as CARDAMOM v2.2 defines them (``DALEC_ALL_LIKELIHOOD.c``): LAI at the
+#: start of the step, biomass and SOM at the end of the step (t+1).
+OBSERVABLES = {
+    "gpp": Observable(fluxes=(("gpp", 1.0),)),
+    "lai": Observable(pools=("c_foliar",), at="start", divide_by="lcma"),
+    "nbe": Observable(fluxes=_NEE),
+    "nee": Observable(fluxes=_NEE),
+    "reco": Observable(fluxes=(("ra", 1.0), ("rh_litter", 1.0), ("rh_som", 1.0))),
+    "fire": Observable(fluxes=(("fire", 1.0),)),
+    "abgb": Observable(pools=("c_labile", "c_foliar", "c_root", "c_wood"), at="end"),
+    "cwood": Observable(pools=("c_wood",), at="end"),
+    "som": Observable(pools=("c_litter", "c_som"), at="end"),
+}
+
 MODEL = Model(
     name="400",
     description="DALEC C-only (CARDAMOM ID 400): 6 C pools, ACM GPP, CDEA phenology, fixed fire",
@@ -280,6 +295,7 @@ MODEL = Model(
     kernel=_run,
     ensemble_kernel=_run_ensemble,
     derived=derived,
+    observables=OBSERVABLES,
     references=(
         "Bloom, A. A. et al. (2016) PNAS 113, 1285-1290. doi:10.1073/pnas.1515160113",
         "Bloom, A. A. and Williams, M. (2015) Biogeosciences 12, 1299-1315. "

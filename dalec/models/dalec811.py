@@ -36,7 +36,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._kernels import _acm_gpp, _loss, _pulse, _pulse_constants
-from ..model import Model, ModelError, Parameter
+from ..model import Model, ModelError, Observable, Parameter
 from . import dalec400
 
 DRIVERS = dalec400.DRIVERS + ("vpd", "precip")
@@ -256,6 +256,12 @@ def _run_ensemble(forcing, site, pars, pools, fluxes):
         _run(forcing, site, pars[s], pools[s], fluxes[s])
 
 
+OBSERVABLES = {
+    **dalec400.OBSERVABLES,
+    "et": Observable(fluxes=(("et", 1.0),)),
+    "ewt": Observable(pools=("h2o_paw",), at="mid"),
+}
+
 _COMMON = dict(
     pools=POOLS,
     fluxes=FLUXES,
@@ -264,6 +270,7 @@ _COMMON = dict(
     kernel=_run,
     ensemble_kernel=_run_ensemble,
     derived=dalec400.derived,
+    observables=OBSERVABLES,
     references=(
         "Bloom, A. A. et al. (2020) Biogeosciences 17, 6393-6422. doi:10.5194/bg-17-6393-2020",
     )

@@ -1,0 +1,79 @@
+"""Uniform EDC hooks the log-posterior composes with a model kernel.
+
+Every model family's EDC functions take different arguments; here each gets two adapters with
+one signature, ``pre(pars, data, flags, diag)`` and ``post(pars, pools, fluxes, data, flags,
+diag)``, and a ``data`` builder that packs what they need (mean temperature, time span,
+equilibrium factor, ...) into one float64 array, once per pixel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from .jpl import edc_post_400, edc_post_811, edc_pre_400, edc_pre_811
+
+
+@dataclass(frozen=True)
+class EdcHooks:
+    """The pre-run and post-run EDC adapters of a model family and their data builder."""
+
+    pre: Callable
+    post: Callable
+    data: Callable
+
+
+def _jpl_data(model, pixel, forcing, site, eqf) -> np.ndarray:
+    """``[meantemp, time0, time_last, eqf, meanprec, precip...]`` as CARDAMOM v2.2 has them."""
+    from dalec.models.dalec811 import reference_means
+
+    tmin = pixel["tmin"].values
+    tmax = pixel["tmax"].values
+    precip = pixel["precip"].values if "precip" in pixel else np.zeros_like(tmin)
+    t_mean, p_mean = reference_means(tmin, tmax, precip)
+    if site.size >= 3:  # 809/811 carry the means they ran with (possibly user-given)
+        t_mean, p_mean = float(site[1]), float(site[2])
+    time = pixel["time"].values
+    head = [t_mean, float(time[0]), float(time[-1]), float(eqf), p_mean]
+    return np.concatenate([np.array(head), np.asarray(precip, dtype=np.float64)])
+
+
+@njit(cache=True, nogil=True)
+def _pre_400(pars, data, flags, diag):
+    return edc_pre_400(pars, data[0], flags, diag)
+
+
+@njit(cache=True, nogil=True)
+def _post_400(pars, pools, fluxes, data, flags, diag):
+    return edc_post_400(pars, pools, fluxes, data[1], data[2], data[3], flags, diag)
+
+
+@njit(cache=True, nogil=True)
+def _pre_811(pars, data, flags, diag):
+    return edc_pre_811(pars, data[0], flags, diag)
+
+
+@njit(cache=True, nogil=True)
+def _post_811(pars, pools, fluxes, data, flags, diag):
+    return edc_post_811(pars, pools, fluxes, data[1], data[2], data[3], data[4], data[5:],
+                        flags, diag)
+
+
+HOOKS = {
+    "400": EdcHooks(_pre_400, _post_400, _jpl_data),
+    "809": EdcHooks(_pre_811, _post_811, _jpl_data),
+    "811": EdcHooks(_pre_811, _post_811, _jpl_data),
+}
+
+
+def register_hooks(model_name: str, hooks: EdcHooks) -> None:
+    """Attach EDC hooks to a model name (used by model families outside this module)."""
+    HOOKS[str(model_name)] = hooks
+
+
+def hooks_for(model) -> EdcHooks | None:
+    """The EDC hooks of ``model`` (None if the model has no EDCs)."""
+    return HOOKS.get(model.name)

@@ -1,0 +1,205 @@
+"""The log-posterior of one pixel: priors, EDCs, model run and likelihood, in numba.
+
+:class:`Problem` gathers, once per pixel, everything an evaluation needs (the model's forcing,
+the compiled likelihood, the EDC hooks, the parameter space) and builds the compiled
+log-posterior the samplers call::
+
+    log P(x) = -inf                        if any x_i outside [0, 1] (no model run)
+             = -inf                        if a pre-run EDC fails (no model run)
+             = -inf                        if a post-run EDC fails
+             = Σ log-likelihood terms + Σ prior terms   otherwise (NaN -> -inf)
+
+which is CARDAMOM v2.2's ``DALEC_MLF`` (``log EDC1 + LIKELIHOOD_P + log EDC2 + LIKELIHOOD``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from functools import lru_cache
+
+import numpy as np
+from numba import njit
+
+import dalec
+from dalec.api import prepare
+
+from .edc.hooks import hooks_for
+from .likelihood import Likelihood, _log_likelihood, build_likelihood
+from .space import ParameterSpace
+
+
+@lru_cache(maxsize=None)
+def _compiled(kernel, edc_pre, edc_post):
+    """The compiled log-posterior and EDC score for one (model kernel, EDC hooks) triple.
+
+    Built once per process and model: numba closures over the kernel and hooks.
+    """
+
+    @njit(nogil=True)
+    def to_pars(x, lo, span, islog, pars):
+        for i in range(x.shape[0]):
+            if not (0.0 <= x[i] <= 1.0):
+                return False
+            if islog[i]:
+                pars[i] = lo[i] * math.exp(x[i] * span[i])
+            else:
+                pars[i] = lo[i] + x[i] * span[i]
+        return True
+
+    @njit(nogil=True)
+    def log_posterior(x, ctx, scratch):
+        lo, span, islog, forcing, site, edc_data, use_edc, lik = ctx
+        pars, pools, fluxes, series, terms, flags = scratch
+        if not to_pars(x, lo, span, islog, pars):
+            return -math.inf
+        if use_edc and not edc_pre(pars, edc_data, flags, False):
+            return -math.inf
+        kernel(forcing, site, pars, pools, fluxes)
+        if use_edc and not edc_post(pars, pools, fluxes, edc_data, flags, False):
+            return -math.inf
+        return _log_likelihood(pars, pools, fluxes, *lik, series, terms)
+
+    @njit(nogil=True)
+    def edc_score(x, ctx, scratch):
+        """CARDAMOM's start-search objective: -5 per failed EDC, -5 more if log P is not
+        finite (``EDC_DALEC_MLF``); 0 means an EDC-consistent, finite starting point."""
+        lo, span, islog, forcing, site, edc_data, use_edc, lik = ctx
+        pars, pools, fluxes, series, terms, flags = scratch
+        if not to_pars(x, lo, span, islog, pars):
+            return -math.inf
+        n_fail = 0
+        if use_edc:
+            flags[:] = 1
+            edc_pre(pars, edc_data, flags, True)
+        kernel(forcing, site, pars, pools, fluxes)
+        if use_edc:
+            edc_post(pars, pools, fluxes, edc_data, flags, True)
+            for k in range(flags.shape[0]):
+                n_fail += 1 - flags[k]
+        score = -5.0 * n_fail
+        if n_fail == 0:
+            lp = _log_likelihood(pars, pools, fluxes, *lik, series, terms)
+            if not math.isfinite(lp):
+                score -= 5.0
+        return score
+
+    return log_posterior, edc_score
+
+
+class Problem:
+    """One pixel and one model, ready to evaluate.
+
+    Parameters
+    ----------
+    pixel : xarray.Dataset
+        Pixel dataset (drivers, observations, options; see :mod:`drivers.pixel`).
+    model : str or dalec.Model
+    options : mapping, optional
+        Model options (e.g. ``{"temperature_factor": "813"}``).
+    scaling : {'none', 'n', 'sqrt_n', 'log_n'}
+        Per-stream cost scaling.
+    edc : bool
+        Apply the model's EDCs (default True; CARDAMOM's ``EDC=1``).
+    eqf : float
+        EDC equilibrium factor (CARDAMOM default 2; a CBF's OTHERPRIORUNC[36] overrides it
+        when ``eqf`` is None).
+    """
+
+    def __init__(self, pixel, model, *, options: Mapping | None = None, scaling="none",
+                 edc: bool = True, eqf: float | None = None, likelihood: Likelihood | None = None):
+        self.pixel = pixel
+        self.model = dalec.get_model(model)
+        self.options = dict(options or {})
+        self.forcing, self.site = prepare(self.model, pixel, self.options)
+        self.space = ParameterSpace(self.model)
+        self.likelihood = likelihood or build_likelihood(pixel, self.model, scaling=scaling)
+        self.hooks = hooks_for(self.model)
+        self.use_edc = bool(edc) and self.hooks is not None
+        if eqf is None:
+            eqf = _eqf_from_pixel(pixel)
+        self.eqf = float(eqf)
+        self.edc_data = (
+            self.hooks.data(self.model, pixel, self.forcing, self.site, self.eqf)
+            if self.hooks is not None
+            else np.zeros(1)
+        )
+        pre, post = (self.hooks.pre, self.hooks.post) if self.hooks else (_no_edc_pre, _no_edc_post)
+        self._log_posterior, self._edc_score = _compiled(self.model.kernel, pre, post)
+        self.ctx = (
+            self.space.lo, self.space.span, self.space.islog, self.forcing, self.site,
+            self.edc_data, self.use_edc, self.likelihood.arrays(),
+        )
+
+    @property
+    def n_steps(self) -> int:
+        return self.forcing.shape[1]
+
+    def scratch(self):
+        """Fresh per-chain work arrays for one evaluation at a time."""
+        n_ops = max(self.likelihood.op_kind.size, 1)
+        return (
+            np.empty(self.space.ndim),
+            np.empty((len(self.model.pools), self.n_steps + 1)),
+            np.zeros((len(self.model.fluxes), self.n_steps)),
+            np.empty((n_ops, self.n_steps)),
+            np.zeros(max(self.likelihood.n_terms, 1)),
+            np.ones(100, dtype=np.int64),
+        )
+
+    def log_posterior_x(self, x, scratch=None) -> float:
+        """Log-posterior at a point of the normalised space."""
+        scratch = scratch or self.scratch()
+        return float(self._log_posterior(np.asarray(x, dtype=np.float64), self.ctx, scratch))
+
+    def terms(self, pars) -> dict[str, float]:
+        """Each likelihood and prior term by name, plus ``edc`` (0 or -inf) and ``total``."""
+        x = self.space.to_normalised(pars)
+        scratch = self.scratch()
+        total = self._log_posterior(np.asarray(x, dtype=np.float64), self.ctx, scratch)
+        out = dict(zip(self.likelihood.names, scratch[4][: self.likelihood.n_terms].tolist()))
+        if not math.isfinite(total):
+            out = {name: math.nan for name in out}
+        out["total"] = float(total)
+        return out
+
+
+def _eqf_from_pixel(pixel) -> float:
+    """CARDAMOM v2.2 reads the equilibrium factor from OTHERPRIORUNC[36] (-9999: 2)."""
+    if "cbf_otherpriorunc" in pixel:
+        value = float(pixel["cbf_otherpriorunc"].values[36])
+        if value != -9999:
+            return value
+    return float(pixel.attrs.get("edc_eqf", 2.0))
+
+
+@njit(cache=True, nogil=True)
+def _no_edc_pre(pars, data, flags, diag):
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _no_edc_post(pars, pools, fluxes, data, flags, diag):
+    return True
+
+
+def log_posterior(pixel, model, parameters, **kwargs) -> dict[str, float]:
+    """Log-posterior of a parameter vector, total and each term by name.
+
+    Parameters
+    ----------
+    pixel : xarray.Dataset
+    model : str or dalec.Model
+    parameters : array_like
+        One parameter vector in model units.
+    **kwargs
+        Passed to :class:`Problem` (``scaling``, ``edc``, ``eqf``, ``options``).
+
+    Returns
+    -------
+    dict
+        ``{term name: log-likelihood, ..., "total": log-posterior}``; the terms are NaN and
+        the total ``-inf`` when the vector is outside the prior box or fails an EDC.
+    """
+    problem = Problem(pixel, model, **kwargs)
+    return problem.terms(np.asarray(parameters, dtype=np.float64))
