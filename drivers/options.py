@@ -119,7 +119,7 @@ class ObsOptions:
         }
         for name in _FLOAT_FIELDS:
             value = getattr(self, name)
-            if np.isfinite(value):
+            if not math.isnan(value):  # -inf is a legitimate threshold ("no floor")
                 out[name] = float(value)
         return out
 
