@@ -16,8 +16,18 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "400": ("dalec.models.dalec400", "MODEL"),
     "809": ("dalec.models.dalec811", "MODEL_809"),
     "811": ("dalec.models.dalec811", "MODEL_811"),
+    "C1": ("dalec.models.c1", "MODEL"),
 }
-_ALIASES = {"DALEC_400": "400", "DALEC_809": "809", "DALEC_811": "811"}
+_ALIASES = {
+    "DALEC_400": "400",
+    "DALEC_809": "809",
+    "DALEC_811": "811",
+    # Edinburgh (GCEL CARDAMOM) names of DALEC.C1 (model id 2)
+    "DALEC_C1": "C1",
+    "DALEC.C1": "C1",
+    "DALEC.C1.D1.F2.P1": "C1",
+    "DALEC_CDEA_LU_FIRES": "C1",
+}
 _EXTRA: dict[str, Model] = {}
 
 

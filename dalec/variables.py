@@ -259,6 +259,113 @@ VARIABLES: dict[str, dict[str, str]] = {
         "units": "kg m-2 d-1",
         "standard_name": "runoff_flux",
     },
+    # ------------------------- Edinburgh DALEC.C1 / DALEC.4 (dalec.models.c1, .dalec4)
+    # per-pixel soil texture (scalars): DALEC.4's Saxton soil hydraulics
+    "sand_top": {
+        "long_name": "sand content of the top soil layer (0-30 cm)",
+        "units": "%",
+        "comment": "mass percentage; Edinburgh binary input 'top_sand'. DALEC.4 clamps it to "
+        "5-70 %",
+    },
+    "sand_bottom": {
+        "long_name": "sand content of the soil below 30 cm",
+        "units": "%",
+        "comment": "mass percentage; Edinburgh binary input 'bot_sand' (used for soil layers 2 "
+        "and 3). DALEC.4 clamps it to 5-70 %",
+    },
+    "clay_top": {
+        "long_name": "clay content of the top soil layer (0-30 cm)",
+        "units": "%",
+        "comment": "mass percentage; Edinburgh binary input 'top_clay'. DALEC.4 clamps it to "
+        ">= 5 %",
+    },
+    "clay_bottom": {
+        "long_name": "clay content of the soil below 30 cm",
+        "units": "%",
+        "comment": "mass percentage; Edinburgh binary input 'bot_clay' (soil layers 2 and 3). "
+        "DALEC.4 clamps it to >= 5 %",
+    },
+    # pools
+    "h2o_surface": {
+        "long_name": "water in the top soil layer (0-30 cm)",
+        "units": "kg m-2",
+        "standard_name": "mass_content_of_water_in_soil_layer",
+        "comment": "1 kg m-2 of water = 1 mm; DALEC.4 pool 7",
+    },
+    # harvest (deforestation / management scenario) carbon fluxes
+    "harvest": {
+        "long_name": "carbon extracted by harvest (sum of the six extraction fluxes)",
+        "units": _C_FLUX,
+        "comment": "leaves the ecosystem; residues stay in litter and SOM",
+    },
+    "harvest_labile": {"long_name": "labile C extracted by harvest", "units": _C_FLUX},
+    "harvest_foliar": {"long_name": "foliar C extracted by harvest", "units": _C_FLUX},
+    "harvest_root": {"long_name": "fine root C extracted by harvest", "units": _C_FLUX},
+    "harvest_wood": {"long_name": "wood C extracted by harvest", "units": _C_FLUX},
+    "harvest_litter": {"long_name": "litter C extracted by harvest", "units": _C_FLUX},
+    "harvest_som": {
+        "long_name": "SOM C removed with extracted coarse roots",
+        "units": _C_FLUX,
+    },
+    "harvest_residue_labile": {
+        "long_name": "harvest residue of labile C, to litter",
+        "units": _C_FLUX,
+    },
+    "harvest_residue_foliar": {
+        "long_name": "harvest residue of foliar C, to litter",
+        "units": _C_FLUX,
+    },
+    "harvest_residue_root": {
+        "long_name": "harvest residue of fine root C, to litter",
+        "units": _C_FLUX,
+    },
+    "harvest_residue_wood": {
+        "long_name": "harvest residue of wood C (stem and coarse root), to SOM",
+        "units": _C_FLUX,
+    },
+    # water fluxes of DALEC.4 (mean daily rates over the step)
+    "transpiration": {
+        "long_name": "canopy transpiration",
+        "units": "kg m-2 d-1",
+        "standard_name": "transpiration_flux",
+    },
+    "soil_evaporation": {
+        "long_name": "soil surface evaporation",
+        "units": "kg m-2 d-1",
+        "standard_name": "water_evaporation_flux_from_soil",
+        "comment": "after the soil water balance; snow sublimation is not included",
+    },
+    "wet_canopy_evaporation": {
+        "long_name": "evaporation of rain intercepted by the canopy",
+        "units": "kg m-2 d-1",
+        "standard_name": "water_evaporation_flux_from_canopy",
+    },
+    "surface_runoff": {
+        "long_name": "surface runoff (rain that does not infiltrate, water above porosity)",
+        "units": "kg m-2 d-1",
+        "standard_name": "surface_runoff_flux",
+    },
+    "drainage": {
+        "long_name": "gravitational drainage out of the bottom of the soil column",
+        "units": "kg m-2 d-1",
+        "standard_name": "subsurface_runoff_flux",
+    },
+    "drainage_layer1": {
+        "long_name": "gravitational drainage from soil layer 1 (0-30 cm) into layer 2",
+        "units": "kg m-2 d-1",
+    },
+    "infiltration": {
+        "long_name": "infiltration of rain and snow melt into soil layer 1",
+        "units": "kg m-2 d-1",
+    },
+    "uptake_fraction_layer1": {
+        "long_name": "fraction of transpiration drawn from rooting layer 1 (0-30 cm)",
+        "units": "1",
+    },
+    "uptake_fraction_layer2": {
+        "long_name": "fraction of transpiration drawn from rooting layer 2 (30 cm to root reach)",
+        "units": "1",
+    },
     # -------------------------------------------------------- derived outputs
     "lai": {
         "long_name": "leaf area index at the start of the step (the LAI that drives GPP)",
@@ -269,6 +376,11 @@ VARIABLES: dict[str, dict[str, str]] = {
         "long_name": "net ecosystem exchange including fire (net biome exchange)",
         "units": _C_FLUX,
         "comment": f"-GPP + Ra + Rh + fire; {_SIGN}",
+    },
+    "nee_excluding_fire": {
+        "long_name": "net ecosystem exchange without fire emissions",
+        "units": _C_FLUX,
+        "comment": f"-GPP + Ra + Rh, the NEE of the Edinburgh DALEC models; {_SIGN}",
     },
     "reco": {
         "long_name": "ecosystem respiration",
