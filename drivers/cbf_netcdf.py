@@ -323,20 +323,19 @@ def _read_open(nc, path: Path) -> xr.Dataset:
             continue
         values = np.asarray(var[:])
         keep = {"cbf_name": name, "cbf_attrs": _attrs_json(var), "cbf_dtype": var.dtype.str}
-        if (name.startswith(("Mean_", "PEQ_"))) and values.size == 1:
+        value = float(values.ravel()[0]) if values.size == 1 and values.dtype.kind == "f" else 0.0
+        # a constraint without a value (NaN or -9999) constrains nothing: kept as read only
+        if name.startswith(("Mean_", "PEQ_")) and values.size == 1 and value > FILL:
             a = {k: var.getncattr(k) for k in var.ncattrs()}
             unc = float(np.asarray(a.get("unc", FILL)).ravel()[0])
             code = float(np.asarray(a.get("opt_unc_type", FILL)).ravel()[0])
             thr = float(np.asarray(a.get("min_threshold", FILL)).ravel()[0])
             cname = CONSTRAINTS.get(name, name.lower())
-            value = float(values.ravel()[0])
-            if not value > FILL:  # missing: remember how the file wrote it (-9999 or NaN)
-                keep["cbf_missing"] = value
             set_constraint(
                 ds,
                 Constraint(
                     name=cname,
-                    value=math.nan if value == FILL else value,
+                    value=value,
                     unc=math.nan if unc == FILL else unc,
                     error_type=ERROR_TYPES[int(code)] if 0 <= code < 3 else "gaussian",
                     threshold=math.nan if thr == FILL else thr,
@@ -509,8 +508,6 @@ def _write_open(ds: xr.Dataset, nc) -> None:
                 attrs["min_threshold"] = float(c.threshold)
         dtype = da.attrs.get("cbf_dtype", "<f8")
         value = c.value
-        if math.isnan(value) and "cbf_missing" in da.attrs:
-            value = da.attrs["cbf_missing"]
         pending.append((rank(name), _bind(_create, nc, name, (), dtype, value,
                                           list(attrs.items()), cfill)))
     # everything kept as read (scalars, prior arrays, unmapped series)
