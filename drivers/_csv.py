@@ -12,7 +12,7 @@ from .errors import DriverError
 _MISSING_TOKENS = {"", "na", "nan", "null", "none", "-nan"}
 
 
-def read_table(path) -> tuple[list[str], np.ndarray, dict[str, str]]:
+def read_table(path, text_columns=()) -> tuple[list[str], np.ndarray, dict[str, str]]:
     """Read a numeric CSV with one header row.
 
     Lines starting with ``#`` before the header may hold ``key: value`` or ``key = value``
@@ -25,7 +25,9 @@ def read_table(path) -> tuple[list[str], np.ndarray, dict[str, str]]:
     values : ndarray
         ``(n_rows, n_columns)`` float64.
     meta : dict
-        Metadata from the comment lines (keys lower-cased).
+        Metadata from the comment lines (keys lower-cased); the cells of ``text_columns``
+        (matched case-insensitively) are returned as lists of strings under
+        ``meta['text'][column]`` and are NaN in ``values``.
 
     Raises
     ------
@@ -59,6 +61,9 @@ def read_table(path) -> tuple[list[str], np.ndarray, dict[str, str]]:
         raise DriverError(f"{path}: no header row")
     rows = list(csv.reader(lines[body_start:]))
     header = [h.strip() for h in rows[0]]
+    text_idx = {c for c, h in enumerate(header) if h.lower() in {t.lower() for t in text_columns}}
+    texts: dict[str, list[str]] = {header[c]: [] for c in text_idx}
+    meta["text"] = texts
     data = []
     for r, row in enumerate(rows[1:], start=1):
         if not row or all(not c.strip() for c in row):
@@ -70,6 +75,10 @@ def read_table(path) -> tuple[list[str], np.ndarray, dict[str, str]]:
         out = []
         for c, cell in enumerate(row):
             cell = cell.strip().strip('"')
+            if c in text_idx:
+                texts[header[c]].append(cell)
+                out.append(np.nan)
+                continue
             if cell.lower() in _MISSING_TOKENS:
                 out.append(np.nan)
                 continue

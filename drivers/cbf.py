@@ -59,8 +59,11 @@ def looks_like_cbf(path) -> bool:
     except OSError:
         return False
     n, nomet, noobs = head[2], head[3], head[4]
-    if not all(np.isfinite([n, nomet, noobs])) or min(n, nomet, noobs) < 1:
+    counts = np.array([n, nomet, noobs])
+    if not np.all(np.isfinite(counts)) or counts.min() < 1 or counts.max() > 1e9 \
+            or np.any(counts % 1):
         return False
+    n, nomet, noobs = (int(c) for c in counts)
     row = nomet + noobs
     return (size // 8 - HEADER) in (n * row, (n + 1) * row)
 

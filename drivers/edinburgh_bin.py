@@ -83,9 +83,11 @@ def looks_like_edinburgh_bin(path) -> bool:
         head = np.fromfile(path, dtype="<f8", count=5)
     except OSError:
         return False
-    n, nomet, noobs = head[2], head[3], head[4]
-    if not np.all(np.isfinite(head)) or min(n, nomet, noobs) < 1:
+    counts = head[2:5]
+    if not np.all(np.isfinite(counts)) or counts.min() < 1 or counts.max() > 1e9 \
+            or np.any(counts % 1):
         return False
+    n, nomet, noobs = (int(c) for c in counts)
     return size // 8 - HEADER == n * (nomet + noobs)
 
 
