@@ -86,6 +86,9 @@ __all__ = [
     "write_edinburgh_bin",
 ]
 
+#: drivers :func:`read` derives when a file lacks them (day of year; no burned area = 0)
+DEFAULT_DERIVED = ("doy", "burned_area")
+
 #: package data shipped with the library (see drivers/data/README.md)
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -120,7 +123,8 @@ def read(path, *, require: Iterable[str] | None = None, pixel=None, **options):
     -------
     xarray.Dataset or PixelGrid
         The pixel dataset (:mod:`drivers.pixel`); for a gridded file without ``pixel``,
-        the lazy :class:`PixelGrid` of its land pixels.
+        the lazy :class:`PixelGrid` of its land pixels. ``doy`` and ``burned_area`` are
+        derived when the file lacks them (:data:`DEFAULT_DERIVED`).
 
     Raises
     ------
@@ -140,6 +144,9 @@ def read(path, *, require: Iterable[str] | None = None, pixel=None, **options):
         result = result.pixel(pixel)
     elif pixel is not None:
         raise DriverError(f"{path}: pixel= applies to gridded files only (this is {fmt.name})")
+    # every JPL model reads these; a file without them (the daily FLUXNET files have no burned
+    # area) gets them derived and marked so (attribute derived_from)
+    result = derive_drivers(result, DEFAULT_DERIVED)
     if require is not None:
         require = list(require)
         result = derive_drivers(result, require)

@@ -458,6 +458,8 @@ def _write_open(ds: xr.Dataset, nc) -> None:
         name = da.attrs.get("cbf_name", _REVERSE_DRIVERS.get(var))
         if name is None or var.startswith("cbf_var_"):
             continue
+        if "cbf_variables" in ds.attrs and "cbf_name" not in da.attrs:
+            continue  # derived after reading (e.g. burned area 0): not part of the file
         items, fill = _orig(da.attrs)
         if items is None:
             items = [("units", da.attrs.get("units", "1"))]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import xarray as xr
@@ -120,8 +120,12 @@ class UncertaintyPolicy:
         return {}
 
     def describe(self) -> str:
-        """``'<name> <settings as JSON>'``; :func:`policy_from_description` inverts it."""
-        return f"{self.name} {json.dumps(self.settings(), sort_keys=True)}"
+        """The policy's name, followed by its settings as JSON where they are not the
+        defaults; :func:`policy_from_description` inverts it."""
+        settings = self.settings()
+        if settings == type(self)().settings():
+            return self.name
+        return f"{self.name} {json.dumps(settings, sort_keys=True)}"
 
     def apply(self, ds: xr.Dataset) -> xr.Dataset:
         """Return a copy of ``ds`` with this policy's uncertainties and options."""
@@ -208,11 +212,13 @@ class EdinburghRules(UncertaintyPolicy):
         ds = super().apply(ds)
         som = constraints(ds).get("initial_som")
         if som is not None:
-            raw = ds["constraint_initial_som"].attrs.get("unc_product", som.unc)
+            attrs = ds["constraint_initial_som"].attrs
+            raw = float(attrs.get("unc_product", som.unc))
             unc = max(self.initial_som_floor, raw) if np.isfinite(raw) else self.initial_som_floor
-            set_constraint(ds, som.__class__(**{**asdict(som), "unc": unc,
-                                                "error_type": "gaussian"}),
-                           unc_product=float(raw))
+            keep = {k: v for k, v in attrs.items()
+                    if k not in ("long_name", "units", "unc", "error_type", "weight", "threshold")}
+            keep["unc_product"] = raw
+            set_constraint(ds, replace(som, unc=unc, error_type="gaussian"), **keep)
         return ds
 
 
@@ -283,6 +289,26 @@ def get_policy(name) -> UncertaintyPolicy:
         raise ValueError(
             f"unknown uncertainty policy {name!r}; known: {', '.join(POLICIES)}"
         ) from None
+
+
+def policy_from_description(text: str) -> UncertaintyPolicy:
+    """The policy that :meth:`UncertaintyPolicy.describe` described (e.g. a dataset's
+    ``uncertainty_policy`` attribute), so that a run can be reproduced."""
+    name, _, settings = str(text).strip().partition(" ")
+    policy = get_policy(name)
+    if not settings:
+        return policy
+    data = json.loads(settings)
+    if isinstance(policy, EdinburghRules):
+        rules = {}
+        for stream, spec in data["rules"].items():
+            spec = dict(spec)
+            cls = FireRule if spec.pop("type") == "FireRule" else StreamRule
+            rules[stream] = cls(**spec)
+        return EdinburghRules(rules=rules, initial_som_floor=data["initial_som_floor"])
+    if isinstance(policy, JPLDefaults):
+        return JPLDefaults(options={k: ObsOptions(**v) for k, v in data["options"].items()})
+    raise ValueError(f"cannot rebuild policy {name!r} from its settings")
 
 
 def step_uncertainty(ds: xr.Dataset, stream: str) -> np.ndarray:
