@@ -109,6 +109,8 @@ class Model:
     observables : Mapping[str, Observable]
         Observation operators by stream name (``gpp``, ``lai``, ``nbe``, ``et``, ``abgb``,
         ``som``, ``fire``, ...). A stream without an operator cannot be scored for this model.
+    pool_outflows : Mapping[str, tuple of str]
+        The flux slots leaving each pool (for mean residence times).
     constant_step : bool
         True if the model assumes one step length (JPL models take ``time[1] - time[0]``);
         False for models with a per-step ``deltat`` (Edinburgh models on calendar months).
@@ -128,6 +130,7 @@ class Model:
     options: Mapping[str, object] = field(default_factory=dict)
     constant_step: bool = True
     observables: Mapping[str, Observable] = field(default_factory=dict)
+    pool_outflows: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def n_parameters(self) -> int:

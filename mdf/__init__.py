@@ -1,6 +1,8 @@
 """Model-data fusion: priors, EDCs, likelihoods, samplers, posterior products and the CLI."""
 
+from .calibrate import ConvergenceWarning, calibrate
 from .posterior import Problem, log_posterior
+from .results import CalibrationResult
 
-__all__ = ["Problem", "log_posterior"]
+__all__ = ["CalibrationResult", "ConvergenceWarning", "Problem", "calibrate", "log_posterior"]
 __version__ = "0.1.0.dev0"

@@ -93,3 +93,19 @@ def read_parameter_table(path, model) -> np.ndarray:
                     f"{cells[k]!r} is not a number"
                 ) from None
     return out
+
+
+def write_datatree(tree, path) -> Path:
+    """Write an ``xarray.DataTree`` to one netCDF4 file, atomically (as :func:`write_netcdf`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tree.to_netcdf(tmp, engine="netcdf4")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path

@@ -73,8 +73,10 @@ class Likelihood:
     t_flt: np.ndarray
     pt_ptr: np.ndarray
     pt_idx: np.ndarray
+    pt_op: np.ndarray
     pt_obs: np.ndarray
-    pt_sig: np.ndarray
+    pt_lobs: np.ndarray
+    pt_isig: np.ndarray
     pt_grp: np.ndarray
     g_ptr: np.ndarray
     g_sig: np.ndarray
@@ -85,12 +87,16 @@ class Likelihood:
     n_steps: int
     skipped: list[str] = field(default_factory=list)
 
+    @property
+    def n_points(self) -> int:
+        return int(self.pt_idx.size)
+
     def arrays(self):
         """The tuple of arrays the numba evaluator takes."""
         return (
             self.op_kind, self.op_ptr, self.op_rows, self.op_sign, self.op_par,
-            self.t_int, self.t_flt, self.pt_ptr, self.pt_idx, self.pt_obs, self.pt_sig,
-            self.pt_grp, self.g_ptr, self.g_sig, self.pp_ptr, self.pp_idx, self.pp_flt,
+            self.t_int, self.t_flt, self.pt_ptr, self.pt_idx, self.pt_op, self.pt_obs,
+            self.pt_lobs, self.pt_isig, self.pt_grp, self.g_ptr, self.g_sig, self.pp_ptr, self.pp_idx, self.pp_flt,
         )
 
     @property
@@ -158,8 +164,16 @@ class _Builder:
         self.t_flt.append([th, target, target_unc, weight, scale])
         if grp is None:
             grp = np.full(len(idx), -1)
-        self.pts.append((np.asarray(idx), np.asarray(obs, float), np.asarray(sig, float),
-                         np.asarray(grp)))
+        obs = np.asarray(obs, dtype=np.float64)
+        sig = np.asarray(sig, dtype=np.float64)
+        if norm == NORM_DIVIDE:
+            obs = obs / np.mean(obs)
+        elif norm == NORM_SUBTRACT:
+            obs = obs - np.mean(obs)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lobs = np.log(np.maximum(obs, th)) if err == ERR_LOGN else np.zeros_like(obs)
+            isig = 1.0 / (np.log(sig) if err == ERR_LOGN else sig)
+        self.pts.append((np.asarray(idx), obs, lobs, isig, np.asarray(grp)))
         self.groups.append(np.asarray([] if gsig is None else gsig, float))
 
     def build(self, skipped) -> Likelihood:
@@ -191,9 +205,11 @@ class _Builder:
             t_flt=np.array(self.t_flt, dtype=np.float64).reshape(-1, 5),
             pt_ptr=pt_ptr,
             pt_idx=cat([p[0] for p in self.pts], np.int64),
+            pt_op=cat([np.full(len(p[0]), t[0]) for p, t in zip(self.pts, self.t_int)], np.int64),
             pt_obs=cat([p[1] for p in self.pts], np.float64),
-            pt_sig=cat([p[2] for p in self.pts], np.float64),
-            pt_grp=cat([p[3] for p in self.pts], np.int64),
+            pt_lobs=cat([p[2] for p in self.pts], np.float64),
+            pt_isig=cat([p[3] for p in self.pts], np.float64),
+            pt_grp=cat([p[4] for p in self.pts], np.int64),
             g_ptr=g_ptr,
             g_sig=cat(self.groups, np.float64),
             pp_ptr=pp_ptr,
@@ -403,28 +419,24 @@ def _add_constraint(b, name, con, pixel, model):
 # ------------------------------------------------------------------------- numba side
 
 
-@njit(cache=True, nogil=True)
-def _series(o, pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_par, out):
-    """Model equivalent of operator ``o`` on every step, into ``out`` (N,)."""
-    n_steps = fluxes.shape[1]
+@njit(cache=True, nogil=True, inline="always")
+def _op_value(o, n, pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_par):
+    """Model equivalent of operator ``o`` at step ``n``."""
     kind = op_kind[o]
-    for n in range(n_steps):
-        acc = 0.0
-        for j in range(op_ptr[o], op_ptr[o + 1]):
-            r = op_rows[j]
-            if kind == 0:
-                acc += op_sign[j] * fluxes[r, n]
-            elif kind == 1:
-                acc += op_sign[j] * pools[r, n]
-            elif kind == 2:
-                acc += op_sign[j] * pools[r, n + 1]
-            else:
-                acc += op_sign[j] * 0.5 * (pools[r, n] + pools[r, n + 1])
-        out[n] = acc
+    acc = 0.0
+    for j in range(op_ptr[o], op_ptr[o + 1]):
+        r = op_rows[j]
+        if kind == 0:
+            acc += op_sign[j] * fluxes[r, n]
+        elif kind == 1:
+            acc += op_sign[j] * pools[r, n]
+        elif kind == 2:
+            acc += op_sign[j] * pools[r, n + 1]
+        else:
+            acc += op_sign[j] * 0.5 * (pools[r, n] + pools[r, n + 1])
     if op_par[o] >= 0:
-        d = pars[op_par[o]]
-        for n in range(n_steps):
-            out[n] = out[n] / d
+        acc = acc / pars[op_par[o]]
+    return acc
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -436,15 +448,18 @@ def _residual(m, o, s, err, th):
 
 @njit(cache=True, nogil=True)
 def _log_likelihood(pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_par,
-                    t_int, t_flt, pt_ptr, pt_idx, pt_obs, pt_sig, pt_grp, g_ptr, g_sig,
-                    pp_ptr, pp_idx, pp_flt, series, terms):
+                    t_int, t_flt, pt_ptr, pt_idx, pt_op, pt_obs, pt_lobs, pt_isig, pt_grp,
+                    g_ptr, g_sig, pp_ptr, pp_idx, pp_flt, series, terms):
     """Evaluate every term into ``terms`` and return their sum (NaN -> -inf).
 
-    ``series`` is scratch of shape (n_operators, N); ``terms`` has one slot per term name.
+    ``series`` is scratch with one slot per observed point (the model at that point);
+    ``terms`` has one slot per term name. Per point, ``pt_obs`` holds the (normalised)
+    observation, ``pt_lobs`` its log (floored at the threshold; log-normal terms) and
+    ``pt_isig`` the inverse of σ (Gaussian) or of ln u (log-normal), all set once per pixel.
     """
-    n_ops = op_kind.shape[0]
-    for o in range(n_ops):
-        _series(o, pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_par, series[o])
+    for k in range(pt_idx.shape[0]):
+        series[k] = _op_value(pt_op[k], pt_idx[k], pars, pools, fluxes, op_kind, op_ptr,
+                              op_rows, op_sign, op_par)
     n_terms = t_int.shape[0]
     total = 0.0
     for t in range(n_terms):
@@ -457,37 +472,33 @@ def _log_likelihood(pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_p
         lo = pt_ptr[t]
         hi = pt_ptr[t + 1]
         npt = hi - lo
-        m_series = series[op]
-        # normalisation over the observed steps
+        # normalisation over the observed steps (the observations were normalised at build)
         m_norm = 1.0
-        o_norm = 1.0
         m_shift = 0.0
-        o_shift = 0.0
         if norm != 0:
             ms = 0.0
-            os_ = 0.0
             for k in range(lo, hi):
-                ms += m_series[pt_idx[k]]
-                os_ += pt_obs[k]
+                ms += series[k]
             ms /= npt
-            os_ /= npt
             if norm == 2:
                 m_norm = ms
-                o_norm = os_
             else:
                 m_shift = ms
-                o_shift = os_
         chi2 = 0.0
         if agg == 0:
-            for k in range(lo, hi):
-                m = (m_series[pt_idx[k]] - m_shift) / m_norm
-                o = (pt_obs[k] - o_shift) / o_norm
-                r = _residual(m, o, pt_sig[k], err, th)
-                chi2 += r * r
+            if err == 1:
+                for k in range(lo, hi):
+                    m = (series[k] - m_shift) / m_norm
+                    r = (math.log(max(m, th)) - pt_lobs[k]) * pt_isig[k]
+                    chi2 += r * r
+            else:
+                for k in range(lo, hi):
+                    r = ((series[k] - m_shift) / m_norm - pt_obs[k]) * pt_isig[k]
+                    chi2 += r * r
         elif agg == 1:
             ms = 0.0
             for k in range(lo, hi):
-                ms += m_series[pt_idx[k]]
+                ms += series[k]
             ms /= npt
             target = t_flt[t, 1]
             if math.isnan(target):
@@ -505,8 +516,8 @@ def _log_likelihood(pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_p
                 cnt = 0
                 for k in range(lo, hi):
                     if pt_grp[k] == g:
-                        mm += (m_series[pt_idx[k]] - m_shift) / m_norm
-                        om += (pt_obs[k] - o_shift) / o_norm
+                        mm += (series[k] - m_shift) / m_norm
+                        om += pt_obs[k]
                         cnt += 1
                 if cnt == 0:
                     continue
@@ -518,16 +529,15 @@ def _log_likelihood(pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_p
                     r = (om - mm) / g_sig[g0 + g]
                 chi2 += r * r
                 if agg == 2:
+                    lmm = math.log(mm) if err == 1 else 0.0
+                    lom = math.log(om) if err == 1 else 0.0
                     for k in range(lo, hi):
                         if pt_grp[k] == g:
-                            m = (m_series[pt_idx[k]] - m_shift) / m_norm
-                            o = (pt_obs[k] - o_shift) / o_norm
+                            m = (series[k] - m_shift) / m_norm
                             if err == 1:
-                                r = math.log((max(m, th) / mm) / (max(o, th) / om)) / math.log(
-                                    pt_sig[k]
-                                )
+                                r = (math.log(max(m, th)) - lmm - pt_lobs[k] + lom) * pt_isig[k]
                             else:
-                                r = ((m - mm) - (o - om)) / pt_sig[k]
+                                r = ((m - mm) - (pt_obs[k] - om)) * pt_isig[k]
                             chi2 += r * r
         value = -0.5 * chi2 * t_flt[t, 3] * t_flt[t, 4]
         terms[t] = value

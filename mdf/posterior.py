@@ -137,12 +137,11 @@ class Problem:
 
     def scratch(self):
         """Fresh per-chain work arrays for one evaluation at a time."""
-        n_ops = max(self.likelihood.op_kind.size, 1)
         return (
             np.empty(self.space.ndim),
             np.empty((len(self.model.pools), self.n_steps + 1)),
             np.zeros((len(self.model.fluxes), self.n_steps)),
-            np.empty((n_ops, self.n_steps)),
+            np.empty(max(self.likelihood.n_points, 1)),
             np.zeros(max(self.likelihood.n_terms, 1)),
             np.ones(100, dtype=np.int64),
         )

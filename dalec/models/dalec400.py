@@ -284,6 +284,16 @@ OBSERVABLES = {
     "som": Observable(pools=("c_litter", "c_som"), at="end"),
 }
 
+#: fluxes leaving each pool (mean residence time = mean stock / mean outflow)
+POOL_OUTFLOWS = {
+    "c_labile": ("labile_release", "fire_labile", "fire_kill_labile"),
+    "c_foliar": ("foliar_litterfall", "fire_foliar", "fire_kill_foliar"),
+    "c_root": ("root_litterfall", "fire_root", "fire_kill_root"),
+    "c_wood": ("wood_turnover", "fire_wood", "fire_kill_wood"),
+    "c_litter": ("rh_litter", "litter_to_som", "fire_litter", "fire_kill_litter"),
+    "c_som": ("rh_som", "fire_som"),
+}
+
 MODEL = Model(
     name="400",
     description="DALEC C-only (CARDAMOM ID 400): 6 C pools, ACM GPP, CDEA phenology, fixed fire",
@@ -296,6 +306,7 @@ MODEL = Model(
     ensemble_kernel=_run_ensemble,
     derived=derived,
     observables=OBSERVABLES,
+    pool_outflows=POOL_OUTFLOWS,
     references=(
         "Bloom, A. A. et al. (2016) PNAS 113, 1285-1290. doi:10.1073/pnas.1515160113",
         "Bloom, A. A. and Williams, M. (2015) Biogeosciences 12, 1299-1315. "

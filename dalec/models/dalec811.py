@@ -271,6 +271,7 @@ _COMMON = dict(
     ensemble_kernel=_run_ensemble,
     derived=dalec400.derived,
     observables=OBSERVABLES,
+    pool_outflows={**dalec400.POOL_OUTFLOWS, "h2o_paw": ("et", "runoff")},
     references=(
         "Bloom, A. A. et al. (2020) Biogeosciences 17, 6393-6422. doi:10.5194/bg-17-6393-2020",
     )

@@ -1,0 +1,296 @@
+"""Calibrate one pixel: start search, warm start, adaptive burn-in, sampling, diagnostics.
+
+The hub of :mod:`mdf`. A run proceeds in blocks of iterations; between blocks Python logs
+progress, adapts and writes a checkpoint (atomically), so a killed run resumes from its last
+block and finishes with exactly the chains an uninterrupted run with the same seed gives.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .diagnostics import summarise
+from .posterior import Problem
+from .rng import chain_states
+from .samplers import get_sampler
+from .start import find_start
+
+log = logging.getLogger(__name__)
+
+
+class ConvergenceWarning(UserWarning):
+    """The chains have not converged (R-hat or ESS outside the targets)."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that belongs to another run (different settings or pixel)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that determines a calibration's chains (stored with every checkpoint)."""
+
+    model: str
+    sampler: str = "am"
+    chains: int = 4
+    burn_in: int = 100_000
+    iterations: int = 100_000
+    thin: int = 100
+    seed: int = 0
+    block: int = 20_000
+    warm_start: bool = True
+    scaling: str = "none"
+    edc: bool = True
+    start_max_iter: int = 100_000
+    warm_start_evals: int = 60_000
+
+
+def _atomic_savez(path: Path, **arrays) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.npz")
+    try:
+        np.savez(tmp, **arrays)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class Run:
+    """The mutable state of one calibration (sampler state, kept draws, progress)."""
+
+    def __init__(self, problem: Problem, settings: Settings, sampler):
+        self.problem = problem
+        self.settings = settings
+        self.sampler = sampler
+        self.state: dict = {}
+        self.done_burn = 0
+        self.done_sample = 0
+        self.draws = np.empty((settings.chains, 0, problem.space.ndim))
+        self.lp = np.empty((settings.chains, 0))
+        self.start_iterations = np.zeros(settings.chains, dtype=np.int64)
+        self.accept = np.zeros(settings.chains)
+        self.rescued = 0
+
+    # ---------------------------------------------------------------- checkpointing
+    def save(self, path: Path) -> None:
+        arrays = {f"state_{k}": v for k, v in self.state.items()}
+        _atomic_savez(
+            path,
+            settings=np.array(repr(asdict(self.settings))),
+            pixel=np.array(str(self.problem.pixel.attrs.get("source_file", ""))),
+            done=np.array([self.done_burn, self.done_sample, self.rescued]),
+            draws=self.draws,
+            lp=self.lp,
+            start_iterations=self.start_iterations,
+            accept=self.accept,
+            **arrays,
+        )
+
+    def load(self, path: Path) -> None:
+        with np.load(path, allow_pickle=False) as z:
+            saved = str(z["settings"])
+            if saved != repr(asdict(self.settings)):
+                raise CheckpointError(
+                    f"{path}: checkpoint was written with other settings ({saved}); "
+                    "delete it or use the same settings"
+                )
+            self.done_burn, self.done_sample, self.rescued = (int(v) for v in z["done"])
+            self.draws = z["draws"]
+            self.lp = z["lp"]
+            self.start_iterations = z["start_iterations"]
+            self.accept = z["accept"]
+            self.state = {k[6:]: z[k].copy() for k in z.files if k.startswith("state_")}
+
+
+def default_settings(model, sampler="am", **overrides) -> Settings:
+    """The defaults, with ``thin`` chosen to keep 1000 draws per chain."""
+    s = Settings(model=str(model), sampler=sampler)
+    values = {**asdict(s), **{k: v for k, v in overrides.items() if v is not None}}
+    if overrides.get("thin") is None:
+        values["thin"] = max(1, values["iterations"] // 1000)
+    # whole numbers of kept draws
+    values["iterations"] = -(-values["iterations"] // values["thin"]) * values["thin"]
+    return Settings(**values)
+
+
+def calibrate(
+    pixel,
+    model="811",
+    *,
+    chains: int = 4,
+    iterations: int | None = None,
+    burn_in: int | None = None,
+    thin: int | None = None,
+    sampler: str = "am",
+    seed: int | None = 0,
+    checkpoint=None,
+    threads: int | None = None,
+    draws: int = 500,
+    scaling: str = "none",
+    edc: bool = True,
+    eqf: float | None = None,
+    options=None,
+    warm_start: bool | None = None,
+    block: int | None = None,
+    progress=None,
+    target_rhat: float = 1.05,
+    target_ess: float = 400.0,
+):
+    """Calibrate a DALEC model against one pixel's observations.
+
+    Parameters
+    ----------
+    pixel : xarray.Dataset
+        Pixel dataset (:func:`drivers.read`).
+    model : str
+        Registered model name.
+    chains : int
+        Independent chains, each with its own random stream from
+        ``SeedSequence(seed).spawn(chains)``.
+    iterations : int
+        Iterations per chain kept after burn-in (default 100 000).
+    burn_in : int
+        Adaptive iterations per chain before sampling (default 100 000).
+    thin : int
+        Keep every ``thin``-th state (default: 1000 draws per chain).
+    sampler : {'am', 'cardamom', 'emcee'}
+    seed : int
+    checkpoint : path, optional
+        ``.npz`` file written after every block; if it exists the run resumes from it.
+    threads : int, optional
+        Threads for the chains (default: all cores). Results do not depend on it.
+    draws : int
+        Posterior draws run forward for the flux and pool ensemble.
+    scaling : {'none', 'n', 'sqrt_n', 'log_n'}
+        Per-stream cost scaling.
+    edc : bool
+        Apply the model's EDCs.
+    eqf : float, optional
+        EDC equilibrium factor (default: from the file, else 2).
+    options : mapping, optional
+        Model options.
+    warm_start : bool, optional
+        CMA-ES climb from each chain's EDC start before burn-in (default: True for ``am``).
+    block : int, optional
+        Iterations per block between checkpoints (default 20 000).
+    progress : callable, optional
+        ``progress(phase, done, total, run)`` after each block (the CLI draws a bar).
+    target_rhat, target_ess : float
+        Convergence targets for the warning.
+
+    Returns
+    -------
+    mdf.results.CalibrationResult
+
+    Warns
+    -----
+    ConvergenceWarning
+        If any parameter or the log-posterior has R-hat > ``target_rhat`` or bulk ESS <
+        ``target_ess``; the result says so and :meth:`CalibrationResult.extend` continues it.
+    """
+    from .results import CalibrationResult
+
+    problem = Problem(pixel, model, options=options, scaling=scaling, edc=edc, eqf=eqf)
+    samp = get_sampler(sampler)
+    settings = default_settings(
+        problem.model.name, sampler=samp.name, chains=chains, iterations=iterations,
+        burn_in=burn_in, thin=thin, seed=0 if seed is None else int(seed), block=block,
+        warm_start=(samp.name == "am") if warm_start is None else bool(warm_start),
+        scaling=scaling, edc=bool(edc),
+    )
+    threads = threads or os.cpu_count() or 1
+    run = Run(problem, settings, samp)
+    path = Path(checkpoint) if checkpoint is not None else None
+    if path is not None and path.exists():
+        run.load(path)
+        log.info("resumed %s: burn-in %d, sampling %d", path, run.done_burn, run.done_sample)
+    else:
+        _initialise(run, threads)
+        if path is not None:
+            run.save(path)
+    _advance(run, threads, path, progress)
+    result = CalibrationResult.from_run(run, n_draws=draws, threads=threads)
+    result.check_convergence(target_rhat, target_ess)
+    return result
+
+
+def _initialise(run: Run, threads: int) -> None:
+    s = run.settings
+    problem = run.problem
+    rng = chain_states(s.seed, s.chains)
+    x0, lp0, used = find_start(problem, rng, max_iter=s.start_max_iter, threads=threads)
+    run.start_iterations = used
+    log.info("EDC-consistent starts after %s iterations; log P %s", used.tolist(),
+             np.round(lp0, 2).tolist())
+    covs = None
+    if s.warm_start:
+        from .optimise import climb
+
+        covs, evals = climb(problem, x0, lp0, rng, max_evals=s.warm_start_evals,
+                            threads=threads)
+        log.info("warm start (CMA-ES, %s evaluations): log P %s", evals.tolist(),
+                 np.round(lp0, 2).tolist())
+    run.state = run.sampler.init_state(problem, x0, lp0, rng)
+    if covs is not None and hasattr(run.sampler, "set_covariance"):
+        run.sampler.set_covariance(run.state, covs)
+
+
+def _advance(run: Run, threads: int, path: Path | None, progress) -> None:
+    """Run the remaining burn-in and sampling blocks, checkpointing after each."""
+    s = run.settings
+    samp = run.sampler
+    while run.done_burn < s.burn_in:
+        # windowed adaptation: block lengths double from 2000 up to ``block``
+        n = min(_window_length(run.done_burn, s.block), s.burn_in - run.done_burn)
+        samp.run_block(run.problem, run.state, n, max(n, 1), True, threads)
+        run.done_burn += n
+        samp.end_window(run.state, final=run.done_burn >= s.burn_in)
+        if run.done_burn <= 0.75 * s.burn_in:  # the last quarter adapts undisturbed
+            run.rescued += samp.rescue(run.state)
+        _report(run, "burn-in", run.done_burn, s.burn_in, progress)
+        if path is not None:
+            run.save(path)
+    while run.done_sample < s.iterations:
+        n = min(max(s.thin, s.block - s.block % s.thin), s.iterations - run.done_sample)
+        x, lp = samp.run_block(run.problem, run.state, n, s.thin, False, threads)
+        run.draws = np.concatenate([run.draws, x], axis=1)
+        run.lp = np.concatenate([run.lp, lp], axis=1)
+        run.done_sample += n
+        run.accept = samp.acceptance(run.state)
+        _report(run, "sampling", run.done_sample, s.iterations, progress)
+        if path is not None:
+            run.save(path)
+
+
+def _window_length(done: int, block: int) -> int:
+    """Burn-in window lengths 2000, 4000, 8000, ... capped at ``block``."""
+    length = 2_000
+    total = 0
+    while total + length <= done:
+        total += length
+        length = min(2 * length, block)
+    return length
+
+
+def _report(run: Run, phase: str, done: int, total: int, progress) -> None:
+    lp_now = run.state["lp"].ravel()
+    acc = run.sampler.acceptance(run.state)
+    msg = (f"{run.problem.pixel.attrs.get('pixel_id', 'pixel')} {phase} {done}/{total}: "
+           f"log P {np.round(lp_now, 1).tolist()} acceptance {np.round(acc, 3).tolist()}")
+    if phase == "sampling" and run.draws.shape[1] >= 8:
+        diag = summarise(run.lp[:, :, None], ["lp"])
+        msg += f" R-hat(log P) {diag['rhat'][0]:.3f}"
+    log.info(msg)
+    run.sampler.reset_counters(run.state)
+    if progress is not None:
+        progress(phase, done, total, run)
+
+
+__all__ = ["calibrate", "Settings", "ConvergenceWarning", "CheckpointError"]

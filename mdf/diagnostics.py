@@ -1,0 +1,147 @@
+"""Convergence diagnostics: rank-normalised split R-hat, bulk and tail ESS, classic PSRF.
+
+Implements Vehtari, Gelman, Simpson, Carpenter and Bürkner (2021) for draws shaped
+``(chain, draw)``; leaf module (numpy and scipy only).
+
+References
+----------
+Vehtari, A. et al. (2021) Rank-normalization, folding, and localization: an improved R-hat for
+assessing convergence of MCMC. Bayesian Anal. 16, 667-718. doi:10.1214/20-BA1221
+Brooks, S. P. and Gelman, A. (1998) General methods for monitoring convergence of iterative
+simulations. J. Comput. Graph. Stat. 7, 434-455. doi:10.1080/10618600.1998.10474787
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtri
+from scipy.stats import rankdata
+
+
+def _split(x: np.ndarray) -> np.ndarray:
+    """(chain, draw) -> (2·chain, draw//2): each chain cut in halves (middle draw dropped)."""
+    n = x.shape[1] // 2
+    return np.concatenate([x[:, :n], x[:, -n:]], axis=0)
+
+
+def _z_scale(x: np.ndarray) -> np.ndarray:
+    """Rank-normalise all draws together: Φ⁻¹((rank - 3/8)/(S + 1/4)), average ties."""
+    ranks = rankdata(x, method="average").reshape(x.shape)
+    return ndtri((ranks - 0.375) / (x.size + 0.25))
+
+
+def _rhat_basic(x: np.ndarray) -> float:
+    m, n = x.shape
+    if n < 2 or not np.all(np.isfinite(x)):
+        return np.nan
+    w = np.mean(np.var(x, axis=1, ddof=1))
+    b = n * np.var(np.mean(x, axis=1), ddof=1)
+    if w == 0:
+        return 1.0 if b == 0 else np.inf
+    var_plus = (n - 1) / n * w + b / n
+    return float(np.sqrt(var_plus / w))
+
+
+def rhat(x) -> float:
+    """Rank-normalised split R-hat (max of bulk and folded), Vehtari et al. (2021)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] < 4:
+        return np.nan
+    if np.ptp(x) == 0:
+        return 1.0
+    s = _split(x)
+    bulk = _rhat_basic(_z_scale(s))
+    folded = np.abs(s - np.median(s))
+    tail = _rhat_basic(_z_scale(folded))
+    return float(max(bulk, tail))
+
+
+def psrf(x) -> float:
+    """CARDAMOM's classic Gelman-Rubin PSRF (no splitting, no ranks), kept for comparison."""
+    return _rhat_basic(np.asarray(x, dtype=np.float64))
+
+
+def _autocov(x: np.ndarray) -> np.ndarray:
+    """Autocovariance of each chain (rows) by FFT, biased estimator."""
+    m, n = x.shape
+    size = 2 ** int(np.ceil(np.log2(2 * n)))
+    xc = x - x.mean(axis=1, keepdims=True)
+    f = np.fft.rfft(xc, n=size, axis=1)
+    ac = np.fft.irfft(f * np.conj(f), n=size, axis=1)[:, :n]
+    return ac / n
+
+
+def ess(x) -> float:
+    """Effective sample size of draws (chain, draw) with Geyer's initial monotone sequence."""
+    x = np.asarray(x, dtype=np.float64)
+    m, n = x.shape
+    if n < 4 or not np.all(np.isfinite(x)):
+        return np.nan
+    if np.ptp(x) == 0:
+        return float(m * n)
+    acov = _autocov(x)
+    chain_mean = x.mean(axis=1)
+    mean_var = np.mean(acov[:, 0]) * n / (n - 1.0)
+    var_plus = mean_var * (n - 1.0) / n
+    if m > 1:
+        var_plus += np.var(chain_mean, ddof=1)
+    rho = np.empty(n)
+    rho[0] = 1.0
+    t = 1
+    rho_even = 1.0
+    rho_odd = 1.0 - (mean_var - np.mean(acov[:, 1])) / var_plus
+    rho[1] = rho_odd
+    while t < n - 3 and (rho_even + rho_odd) > 0:
+        rho_even = 1.0 - (mean_var - np.mean(acov[:, t + 1])) / var_plus
+        rho_odd = 1.0 - (mean_var - np.mean(acov[:, t + 2])) / var_plus
+        if rho_even + rho_odd >= 0:
+            rho[t + 1] = rho_even
+            rho[t + 2] = rho_odd
+        t += 2
+    max_t = t - 2
+    if rho_even > 0:
+        rho[max_t + 1] = rho_even
+    # initial monotone sequence
+    for k in range(1, max_t // 2 + 1 if max_t > 1 else 1):
+        i = 2 * k - 1
+        if i + 2 > max_t + 1:
+            break
+        if rho[i + 1] + rho[i + 2] > rho[i - 1] + rho[i]:
+            rho[i + 1] = (rho[i - 1] + rho[i]) / 2.0
+            rho[i + 2] = rho[i + 1]
+    tau = -1.0 + 2.0 * np.sum(rho[: max_t + 1]) + (rho[max_t + 1] if max_t + 1 < n else 0.0)
+    tau = max(tau, 1.0 / np.log10(m * n))
+    return float(m * n / tau)
+
+
+def ess_bulk(x) -> float:
+    """Bulk ESS: ESS of the rank-normalised split draws."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape[1] < 4:
+        return np.nan
+    return ess(_z_scale(_split(x)))
+
+
+def ess_tail(x) -> float:
+    """Tail ESS: the smaller ESS of the 5 % and 95 % quantile indicators (split chains)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape[1] < 4:
+        return np.nan
+    s = _split(x)
+    lo, hi = np.quantile(s, [0.05, 0.95])
+    return float(min(ess((s <= lo).astype(float)), ess((s <= hi).astype(float))))
+
+
+def summarise(draws: np.ndarray, names) -> dict[str, np.ndarray]:
+    """R-hat, bulk/tail ESS and PSRF per variable of ``draws`` (chain, draw, variable)."""
+    draws = np.asarray(draws, dtype=np.float64)
+    k = draws.shape[2]
+    out = {key: np.empty(k) for key in ("rhat", "ess_bulk", "ess_tail", "psrf")}
+    for j in range(k):
+        x = draws[:, :, j]
+        out["rhat"][j] = rhat(x)
+        out["ess_bulk"][j] = ess_bulk(x)
+        out["ess_tail"][j] = ess_tail(x)
+        out["psrf"][j] = psrf(x)
+    out["names"] = list(names)
+    return out
