@@ -17,6 +17,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "809": ("dalec.models.dalec811", "MODEL_809"),
     "811": ("dalec.models.dalec811", "MODEL_811"),
     "C1": ("dalec.models.c1", "MODEL"),
+    "DALEC.4": ("dalec.models.dalec4", "MODEL"),
 }
 _ALIASES = {
     "DALEC_400": "400",
@@ -27,6 +28,11 @@ _ALIASES = {
     "DALEC.C1": "C1",
     "DALEC.C1.D1.F2.P1": "C1",
     "DALEC_CDEA_LU_FIRES": "C1",
+    # Edinburgh names of DALEC.4 (model id 4)
+    "DALEC4": "DALEC.4",
+    "DALEC_4": "DALEC.4",
+    "DALEC.A1.C1.D2.F2.H2.P1": "DALEC.4",
+    "DALEC_CDEA_ACM2_BUCKET": "DALEC.4",
 }
 _EXTRA: dict[str, Model] = {}
 

@@ -162,7 +162,7 @@ def disturbance(drivers, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- kernels
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _ospolynomial(lifespan, width):
     """Phenology phase offset (``ospolynomial``): polynomial in ln(L - 1), times the width."""
     x = math.log(lifespan - 1.0)
@@ -193,7 +193,7 @@ def step_classes(doy: np.ndarray, dt: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return uniq[:, ::-1].copy(), index.reshape(-1).astype(np.float64)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _phenology_table(pars, ph, doys, dts, table):
     """Fill ``table (6, U)`` for the distinct pairs ``(doys[u], dts[u])``.
 
@@ -223,7 +223,7 @@ def _phenology_table(pars, ph, doys, dts, table):
         table[T_ROOT, u] = root
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _decomposition_fractions(pars, tsum, dt, fluxes):
     """Temperature factor and compounded decomposition fractions for every step.
 
@@ -240,7 +240,7 @@ def _decomposition_fractions(pars, tsum, dt, fluxes):
         fluxes[14, n] = 1.0 - (1.0 - pars[0] * temprate) ** dt[n]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _carbon_step(pars, state, fluxes, n, gpp, dt, table, u):
     """Allocation, turnover and the explicit pool update of one step.
 
@@ -289,7 +289,7 @@ def _carbon_step(pars, state, fluxes, n, gpp, dt, table, u):
     )
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _phenology_constants(pars, sf, fl, sqrt_pi):
     """``(ff/wf, wf, osf, fl/wl, wl, osl, sf, 2/sqrt(pi))`` for :func:`_carbon_step`."""
     wf = pars[15] * math.sqrt(2.0) * 0.5
@@ -300,7 +300,7 @@ def _phenology_constants(pars, sf, fl, sqrt_pi):
     return (ff / wf, wf, osf, fl / wl, wl, osl, sf, 2.0 / sqrt_pi)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _disturb(state, fluxes, n, dt, defor, scenario, burned, crootcr_part, cf_lig, cf_fol,
              cf_som, cf_lit, resilience, h0):
     """Harvest, then fire, on the end-of-step pools ``state``; returns the pools after both.

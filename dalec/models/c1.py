@@ -144,7 +144,7 @@ def prepare(drivers, latitude, options=None):
     return np.ascontiguousarray(forcing), site
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _run(forcing, site, pars, pools, fluxes):
     """One DALEC.C1 run into preallocated ``pools (6, N+1)`` and ``fluxes (39, N)``."""
     n_steps = forcing.shape[1]
@@ -188,7 +188,7 @@ def _run(forcing, site, pars, pools, fluxes):
             pools[i, n + 1] = state[i]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _run_ensemble(forcing, site, pars, pools, fluxes):
     """:func:`_run` over ``pars (S, 28)`` into ``pools (S, 6, N+1)``, ``fluxes (S, 39, N)``."""
     for s in prange(pars.shape[0]):

@@ -18,6 +18,8 @@ from tests.conftest import shared_path
 CASES = {
     "c1_BR-Sa1": ("C1", 1e-12),
     "c1_BR-Sa1_mcmc": ("C1", 1e-12),
+    "d4_FI-Hyy_draws": ("DALEC.4", 1e-6),
+    "d4_FI-Hyy_mcmc": ("DALEC.4", 1e-6),
 }
 LATITUDE = {"BR-Sa1": -2.85667, "FI-Hyy": 61.84741}
 C_POOLS = ("c_labile", "c_foliar", "c_root", "c_wood", "c_litter", "c_som")
@@ -33,8 +35,12 @@ def _met_column(header, met, k):
     return met[:, [i for i, h in enumerate(header) if h.startswith(f"met{k:02d}_")][0]]
 
 
-def load_pixel(tag: str):
-    """The reference drivers of ``tag`` as a pixel dataset in the library's names and units."""
+def load_pixel(tag: str, disturbance_from: str | None = None):
+    """The reference drivers of ``tag`` as a pixel dataset in the library's names and units.
+
+    ``disturbance_from`` takes the deforestation, burned-area and management series of another
+    case instead (to run DALEC.4's harvest and fire code on the FI-Hyy climate).
+    """
     folder = shared_path("reference", "gcel")
     header, met = _read(folder / f"{tag}_met.csv")
     col = lambda k: _met_column(header, met, k)  # noqa: E731
@@ -53,6 +59,11 @@ def load_pixel(tag: str):
         "wind": col(15),
         "vpd": col(16) / 100.0,  # Pa -> hPa
     }
+    if disturbance_from is not None:
+        h2, m2 = _read(folder / f"{disturbance_from}_met.csv")
+        n = deltat.size
+        for name, k in (("deforestation", 8), ("burned_area", 9), ("management", 13)):
+            series[name] = _met_column(h2, m2, k)[:n]
     site = tag.split("_")[1]
     time = col(1) - deltat / 2  # mid-step run day
     pixel = drivers.make_pixel(time, series, latitude=LATITUDE[site])
@@ -118,11 +129,14 @@ def prior_draws(model, n, rng):
 
 
 @pytest.mark.shared
-@pytest.mark.parametrize("name, tag", [("C1", "c1_BR-Sa1")])
-def test_carbon_mass_balance_each_step(name, tag, rng):
+@pytest.mark.parametrize(
+    "name, tag, disturbance",
+    [("C1", "c1_BR-Sa1", None), ("DALEC.4", "d4_FI-Hyy_draws", "c1_BR-Sa1")],
+)
+def test_carbon_mass_balance_each_step(name, tag, disturbance, rng):
     """Change in total C = (GPP - Ra - Rh - fire - harvest extraction) Δt, step by step."""
     model = dalec.get_model(name)
-    pixel = load_pixel(tag)
+    pixel = load_pixel(tag, disturbance)
     out = dalec.run(model, pixel, prior_draws(model, 100, rng))
     dt = pixel["deltat"].values
     total = sum(out[p].values for p in C_POOLS)  # (S, N+1)
@@ -143,7 +157,7 @@ def test_carbon_mass_balance_each_step(name, tag, rng):
 
 
 @pytest.mark.shared
-@pytest.mark.parametrize("name, tag", [("C1", "c1_BR-Sa1")])
+@pytest.mark.parametrize("name, tag", [("C1", "c1_BR-Sa1"), ("DALEC.4", "d4_FI-Hyy_mcmc")])
 def test_no_hidden_state(name, tag, rng):
     """Identical inputs give identical outputs, whatever ran in between; ensemble = single."""
     model = dalec.get_model(name)
@@ -161,3 +175,25 @@ def test_no_hidden_state(name, tag, rng):
 def test_registry_aliases():
     assert dalec.get_model("DALEC_CDEA_LU_FIRES") is dalec.get_model("C1")
     assert dalec.get_model("DALEC_C1").constant_step is False
+    assert dalec.get_model("DALEC_CDEA_ACM2_BUCKET") is dalec.get_model("DALEC.4")
+    assert dalec.get_model("DALEC4").n_parameters == 32
+
+
+@pytest.mark.shared
+def test_dalec4_options():
+    """The spin-up temperature is an explicit input; the corrected snow scheme changes ET."""
+    model = dalec.get_model("DALEC.4")
+    pixel = load_pixel("d4_FI-Hyy_mcmc")
+    pars, ref_pools, _ = load_reference("d4_FI-Hyy_mcmc")
+    pars = pars[:4].copy()
+    pars[:, 23] = 0.53  # between field capacity and porosity: the spin-up drains layer 1 or not
+    warm = dalec.run(model, pixel, pars, options={"spinup_temperature": 5.0})
+    frozen = dalec.run(model, pixel, pars, options={"spinup_temperature": -5.0})
+    assert (warm["h2o_surface"].values[:, 0] < frozen["h2o_surface"].values[:, 0]).all()
+    # FI-Hyy's last step is below 0 degC: the default equals an explicit frozen spin-up
+    default = dalec.run(model, pixel, pars)
+    np.testing.assert_array_equal(default["h2o_surface"].values, frozen["h2o_surface"].values)
+    corrected = dalec.run(model, pixel, pars, options={"snow": "corrected"})
+    assert not np.array_equal(corrected["et"].values, default["et"].values)
+    with pytest.raises(dalec.ModelError):
+        dalec.run(model, pixel, pars, options={"snow": "sometimes"})
