@@ -1,8 +1,15 @@
 """Model-data fusion: priors, EDCs, likelihoods, samplers, posterior products and the CLI."""
 
-from .calibrate import ConvergenceWarning, calibrate
+from .calibration import CheckpointError, ConvergenceWarning, calibrate
 from .posterior import Problem, log_posterior
 from .results import CalibrationResult
 
-__all__ = ["CalibrationResult", "ConvergenceWarning", "Problem", "calibrate", "log_posterior"]
+__all__ = [
+    "CalibrationResult",
+    "CheckpointError",
+    "ConvergenceWarning",
+    "Problem",
+    "calibrate",
+    "log_posterior",
+]
 __version__ = "0.1.0.dev0"

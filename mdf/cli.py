@@ -49,6 +49,64 @@ def cmd_forward(args) -> int:
     return 0
 
 
+def _progress_bar():
+    """A tqdm bar when interactive and tqdm is installed; None otherwise (log lines only)."""
+    if not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    bars = {}
+
+    def update(phase, done, total, run):
+        bar = bars.get(phase)
+        if bar is None:
+            bar = bars[phase] = tqdm(total=total, desc=phase, unit="it", leave=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def cmd_calibrate(args) -> int:
+    import warnings
+
+    import drivers
+
+    from . import calibrate
+
+    pixel = drivers.read(args.drivers)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = calibrate(
+            pixel,
+            args.model,
+            chains=args.chains,
+            iterations=args.iterations,
+            burn_in=args.burn_in,
+            thin=args.thin,
+            sampler=args.sampler,
+            seed=args.seed,
+            checkpoint=args.checkpoint,
+            threads=args.threads,
+            draws=args.draws,
+            scaling=args.scaling,
+            progress=_progress_bar(),
+        )
+    for w in caught:
+        log.warning("%s", w.message)
+    result.to_netcdf(args.out)
+    summary = result.summary()
+    log.info(
+        "wrote %s: P(NBE<0) = %.3f (%s), max R-hat %.3f, min bulk ESS %.0f%s",
+        args.out, summary["p_sink"], summary["class"], summary["max_rhat"],
+        summary["min_ess_bulk"], "" if summary["converged"] else " (NOT converged)",
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dalec-mdf",
@@ -68,6 +126,25 @@ def build_parser() -> argparse.ArgumentParser:
     fwd.add_argument("--strict", action="store_true", help="reject out-of-prior parameters")
     fwd.add_argument("--threads", type=int, default=None, help="numba threads")
     fwd.set_defaults(func=cmd_forward)
+
+    cal = sub.add_parser("calibrate", help="calibrate a model against one pixel's data")
+    cal.add_argument("drivers", help="driver file with observations")
+    cal.add_argument("--model", default="811", help="model name (default 811)")
+    cal.add_argument("--out", required=True, help="result netCDF file")
+    cal.add_argument("--chains", type=int, default=4)
+    cal.add_argument("--iterations", type=int, default=None,
+                     help="iterations per chain kept after burn-in")
+    cal.add_argument("--burn-in", type=int, default=None, help="adaptive iterations per chain")
+    cal.add_argument("--thin", type=int, default=None)
+    cal.add_argument("--sampler", default="am", choices=["am", "cardamom", "emcee"])
+    cal.add_argument("--seed", type=int, default=0)
+    cal.add_argument("--checkpoint", default=None,
+                     help="checkpoint file (.npz): written after every block, resumed if present")
+    cal.add_argument("--threads", type=int, default=None)
+    cal.add_argument("--draws", type=int, default=500,
+                     help="posterior draws run forward for the flux ensemble")
+    cal.add_argument("--scaling", default="none", choices=["none", "n", "sqrt_n", "log_n"])
+    cal.set_defaults(func=cmd_calibrate)
     return parser
 
 

@@ -98,7 +98,7 @@ class CalibrationResult:
 
     def check_convergence(self, target_rhat: float = 1.05, target_ess: float = 400.0) -> bool:
         """Set and return ``converged``; warn (ConvergenceWarning) if not."""
-        from .calibrate import ConvergenceWarning
+        from .calibration import ConvergenceWarning
 
         rhat = self.diagnostics["rhat"]
         ess = self.diagnostics["ess_bulk"]
@@ -127,7 +127,7 @@ class CalibrationResult:
         from dataclasses import replace
         from pathlib import Path
 
-        from .calibrate import _advance
+        from .calibration import _advance
 
         run = self._run
         run.settings = replace(run.settings, iterations=run.settings.iterations + iterations)

@@ -208,6 +208,8 @@ def calibrate(
     threads = threads or os.cpu_count() or 1
     run = Run(problem, settings, samp)
     path = Path(checkpoint) if checkpoint is not None else None
+    if path is not None:
+        _remove_stale_temporaries(path)
     if path is not None and path.exists():
         run.load(path)
         log.info("resumed %s: burn-in %d, sampling %d", path, run.done_burn, run.done_sample)
@@ -219,6 +221,12 @@ def calibrate(
     result = CalibrationResult.from_run(run, n_draws=draws, threads=threads)
     result.check_convergence(target_rhat, target_ess)
     return result
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Temporary files left by a killed writer (never the checkpoint itself)."""
+    for stale in path.parent.glob(f".{path.name}.tmp*"):
+        stale.unlink(missing_ok=True)
 
 
 def _initialise(run: Run, threads: int) -> None:

@@ -1,0 +1,144 @@
+"""Calibrating one pixel: reproducible, resumable, self-consistent, written as ArviZ groups."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import drivers
+import mdf
+
+ROOT = Path(__file__).resolve().parents[2]
+CBF = ROOT / "tests" / "data" / "CARDAMOM_DATA_DRIVERS_EXAMPLE.cbf"
+SHORT = dict(chains=2, burn_in=4000, iterations=2000, thin=20, draws=20, block=2000,
+             warm_start=False)
+
+
+@pytest.fixture(scope="module")
+def pixel():
+    return drivers.read(CBF)
+
+
+@pytest.fixture(scope="module")
+def result(pixel):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        return mdf.calibrate(pixel, "400", seed=7, threads=1, **SHORT)
+
+
+def test_same_seed_same_chains_on_one_or_two_threads(pixel, result):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        again = mdf.calibrate(pixel, "400", seed=7, threads=2, **SHORT)
+        other = mdf.calibrate(pixel, "400", seed=8, threads=2, **SHORT)
+    np.testing.assert_array_equal(again.parameters, result.parameters)
+    np.testing.assert_array_equal(again.log_posterior, result.log_posterior)
+    assert not np.array_equal(other.parameters, result.parameters)
+
+
+def test_kept_draws_are_valid_and_their_log_posterior_is_right(pixel, result):
+    assert result.parameters.shape == (2, 100, 23)
+    lo, hi = result.model.bounds.T
+    assert np.all(result.parameters >= lo) and np.all(result.parameters <= hi)
+    assert np.all(np.isfinite(result.log_posterior))
+    for c, k in [(0, 0), (1, 57), (0, 99)]:
+        again = mdf.log_posterior(pixel, "400", result.parameters[c, k])["total"]
+        assert again == pytest.approx(result.log_posterior[c, k], rel=1e-9)
+
+
+def test_result_file_has_arviz_groups(tmp_path, result):
+    path = tmp_path / "result.nc"
+    result.to_netcdf(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["result.nc"]
+    tree = xr.open_datatree(path)
+    for group in ("posterior", "sample_stats", "observed_data", "posterior_predictive",
+                  "constant_data", "diagnostics", "summary"):
+        assert group in tree.children, group
+    post = tree["posterior"].to_dataset()
+    assert post["theta"].dims == ("chain", "draw")
+    np.testing.assert_array_equal(post["theta"].values, result.parameters[:, :, 9])
+    pp = tree["posterior_predictive"].to_dataset()
+    assert pp["nee"].dims == ("chain", "draw", "time")
+    assert pp.sizes["time"] == 72
+    # the ensemble is the model run at the kept draws
+    q = tree["summary"]["nee_quantiles"].values
+    assert np.all(np.diff(q, axis=0) >= 0)
+    p_sink = float(tree["summary"]["p_sink"])
+    assert p_sink == pytest.approx(np.mean(pp["nee"].mean("time").values < 0))
+    assert tree.attrs["sink_source_class"] in ("sink", "source", "neutral")
+
+
+def test_cardamom_sampler_runs_and_keeps_valid_draws(pixel):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        res = mdf.calibrate(pixel, "400", sampler="cardamom", seed=3, threads=1,
+                            **{**SHORT, "burn_in": 6000})
+    assert np.all(np.isfinite(res.log_posterior))
+    assert res.parameters.shape[:2] == (2, 100)
+
+
+def test_unconverged_run_warns_and_can_be_extended(pixel):
+    with pytest.warns(mdf.ConvergenceWarning, match="not converged"):
+        res = mdf.calibrate(pixel, "400", seed=5, threads=1, **SHORT)
+    assert res.converged is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        longer = res.extend(2000, threads=1)
+    assert longer.parameters.shape[1] == 2 * res.parameters.shape[1]
+    np.testing.assert_array_equal(longer.parameters[:, :100], res.parameters)
+
+
+KILL_SCRIPT = """
+import sys, warnings, drivers, mdf
+warnings.simplefilter("ignore")
+def progress(phase, done, total, run):
+    print(phase, done, flush=True)
+mdf.calibrate(drivers.read(sys.argv[1]), "400", seed=11, threads=1, checkpoint=sys.argv[2],
+              progress=progress, chains=2, burn_in=8000, iterations=8000, thin=20, draws=20,
+              block=2000, warm_start=False)
+print("finished", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_and_resume_gives_identical_chains(tmp_path, pixel):
+    ckpt = tmp_path / "run.npz"
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(CBF), str(ckpt)],
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    seen = []
+    for line in proc.stdout:
+        seen.append(line.split())
+        if line.startswith("sampling 2000"):
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, seen
+    assert ckpt.exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        resumed = mdf.calibrate(pixel, "400", seed=11, threads=2, checkpoint=ckpt, chains=2,
+                                burn_in=8000, iterations=8000, thin=20, draws=20, block=2000,
+                                warm_start=False)
+        straight = mdf.calibrate(pixel, "400", seed=11, threads=1, chains=2, burn_in=8000,
+                                 iterations=8000, thin=20, draws=20, block=2000,
+                                 warm_start=False)
+    np.testing.assert_array_equal(resumed.parameters, straight.parameters)
+    np.testing.assert_array_equal(resumed.log_posterior, straight.log_posterior)
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_checkpoint_from_other_settings_is_refused(tmp_path, pixel):
+    ckpt = tmp_path / "run.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        mdf.calibrate(pixel, "400", seed=1, threads=1, checkpoint=ckpt, **SHORT)
+        with pytest.raises(mdf.CheckpointError, match="other settings"):
+            mdf.calibrate(pixel, "400", seed=2, threads=1, checkpoint=ckpt, **SHORT)
