@@ -86,8 +86,13 @@ __all__ = [
     "write_edinburgh_bin",
 ]
 
-#: drivers :func:`read` derives when a file lacks them (day of year; no burned area = 0)
-DEFAULT_DERIVED = ("doy", "burned_area")
+#: drivers :func:`read` derives when a file lacks them, so that every JPL and Edinburgh
+#: DALEC.C1 model runs on every format: the time-axis ones (day of year, step length, end-of-
+#: step day of year, run day) and the "none given" disturbance defaults (no burned area, no
+#: deforestation, management type 2). Each carries ``derived_from``; costlier ones (the
+#: Edinburgh rolling means, photoperiod) are derived on request (``require=``).
+DEFAULT_DERIVED = ("doy", "deltat", "doy_end", "run_day", "burned_area", "deforestation",
+                   "management")
 
 #: package data shipped with the library (see drivers/data/README.md)
 DATA = Path(__file__).resolve().parent / "data"
@@ -123,8 +128,8 @@ def read(path, *, require: Iterable[str] | None = None, pixel=None, **options):
     -------
     xarray.Dataset or PixelGrid
         The pixel dataset (:mod:`drivers.pixel`); for a gridded file without ``pixel``,
-        the lazy :class:`PixelGrid` of its land pixels. ``doy`` and ``burned_area`` are
-        derived when the file lacks them (:data:`DEFAULT_DERIVED`).
+        the lazy :class:`PixelGrid` of its land pixels. The drivers of
+        :data:`DEFAULT_DERIVED` are derived when the file lacks them.
 
     Raises
     ------

@@ -62,8 +62,15 @@ def day_of_year(time, convention: str = "jpl") -> np.ndarray:
         Times [days since 2001-01-01].
     convention : {'jpl', 'calendar'}
         ``jpl``: ``time mod 365.25`` (the DOY column of the FluxVal and v2.2 CBF files, which
-        reckon a 365.25-day year from 2001-01-01); ``calendar``: Gregorian day of year,
-        1 on 1 January at 00:00, with the fraction of the day added.
+        reckon a 365.25-day year from 2001-01-01); ``calendar``: days elapsed since
+        1 January 00:00 of the Gregorian year of ``time`` (mid-January = 15.5, as the
+        Edinburgh mid-step ``doy_end - deltat / 2``).
+
+    Notes
+    -----
+    Both conventions count elapsed days, so a mid-step time gives the mid-step day of year
+    the JPL and Edinburgh monthly models use. Daily files instead label each day with its
+    number (1 = 1 January) at the start of the day; readers of daily data keep that label.
     """
     time = np.asarray(time, dtype=np.float64)
     if convention == "jpl":
@@ -73,7 +80,7 @@ def day_of_year(time, convention: str = "jpl") -> np.ndarray:
     whole = np.floor(time)
     dates = np.datetime64("2001-01-01") + whole.astype("timedelta64[D]")
     starts = dates.astype("datetime64[Y]").astype("datetime64[D]")
-    return (dates - starts).astype(np.float64) + 1.0 + (time - whole)
+    return (dates - starts).astype(np.float64) + (time - whole)
 
 
 def photoperiod(latitude: float, doy) -> np.ndarray:
@@ -231,7 +238,12 @@ def derive_drivers(ds: xr.Dataset, names: Iterable[str]) -> xr.Dataset:
     if "deltat" in closure and "deltat" not in ds.variables:
         put("deltat", step_length(time), "time axis")
     if "doy_end" in closure and "doy_end" not in ds.variables:
-        put("doy_end", ds["doy"].values + ds["deltat"].values / 2, "doy + deltat / 2")
+        doy, dt = ds["doy"].values, ds["deltat"].values
+        if np.all(dt == 1.0) and np.all(doy == np.round(doy)):
+            # daily files number their days (DOY 1 = 1 January): a day ends on its own number
+            put("doy_end", doy, "doy (daily steps labelled by day number)")
+        else:
+            put("doy_end", doy + dt / 2, "doy + deltat / 2")
     if "run_day" in closure and "run_day" not in ds.variables:
         put("run_day", np.cumsum(ds["deltat"].values), "cumulative sum of deltat")
     if "photoperiod" in closure and "photoperiod" not in ds.variables:

@@ -71,7 +71,7 @@ _MAPPED = {c for v in OBS_COLUMNS.values() for c in (v, v + 1)}
 _EXTRA = tuple(j for j in range(N_OBS) if j not in _MAPPED)
 #: Edinburgh "other priors" (1-based slot 4: ET / precipitation ratio in DALEC.4 and C1)
 OTHER_PRIOR_NAMES = {3: "et_precip_ratio"}
-_SOIL = ("soil_sand_top", "soil_sand_bottom", "soil_clay_top", "soil_clay_bottom")
+_SOIL = ("sand_top", "sand_bottom", "clay_top", "clay_bottom")
 
 
 def looks_like_edinburgh_bin(path) -> bool:
@@ -188,7 +188,7 @@ def read_edinburgh_bin(path, *, start_year: int | None = None) -> xr.Dataset:
     for k, name in enumerate(_SOIL):
         value = float(values[11 + k])
         if value > -9998:
-            ds[name] = ((), value, {"units": "%", "long_name": name.replace("_", " ")})
+            ds[name] = ((), value, driver_attrs(name))
     _decode_priors(ds, values)
     check_drivers(ds)
     return ds

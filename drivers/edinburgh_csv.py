@@ -34,7 +34,7 @@ from . import edinburgh_calendar as cal
 from ._csv import read_table, sniff_header
 from .errors import DriverError
 from .options import Constraint, ObsOptions, set_constraint
-from .pixel import make_pixel, missing_to_nan
+from .pixel import driver_attrs, make_pixel, missing_to_nan
 from .sites import site_position
 from .units import convert
 from .validate import check_drivers, check_latitude
@@ -183,7 +183,7 @@ def read_edinburgh_site(path, *, start_year: int | None = None, latitude: float 
     -------
     xarray.Dataset
         A pixel dataset with the 16 Edinburgh drivers (plus ``doy``, ``deltat``), the
-        observation streams, the soil texture (``soil_sand_top`` ... [%]) and an
+        observation streams, the soil texture (``sand_top`` ... [%]) and an
         ``initial_som`` constraint when the initial file has one.
 
     Raises
@@ -261,8 +261,6 @@ def read_edinburgh_site(path, *, start_year: int | None = None, latitude: float 
 
 
 def _canonical(driver: str) -> str:
-    from .pixel import driver_attrs
-
     return driver_attrs(driver).get("units", "1")
 
 
@@ -313,13 +311,12 @@ def _read_initial(ds: xr.Dataset, path: Path) -> None:
     if values.shape[0] < 1:
         raise DriverError(f"{path}: no data row")
     row = dict(zip(header, values[0]))
-    for key, name in (("top_sand_initial_percent", "soil_sand_top"),
-                      ("bot_sand_initial_percent", "soil_sand_bottom"),
-                      ("top_clay_initial_percent", "soil_clay_top"),
-                      ("bot_clay_initial_percent", "soil_clay_bottom")):
+    for key, name in (("top_sand_initial_percent", "sand_top"),
+                      ("bot_sand_initial_percent", "sand_bottom"),
+                      ("top_clay_initial_percent", "clay_top"),
+                      ("bot_clay_initial_percent", "clay_bottom")):
         if key in row and np.isfinite(row[key]) and row[key] > -9998:
-            ds[name] = ((), float(row[key]), {"units": "%", "long_name": name.replace("_", " ")
-                                              + " (percent by mass)"})
+            ds[name] = ((), float(row[key]), driver_attrs(name))
     value = row.get("Csom_initial_gCm2", np.nan)
     if np.isfinite(value) and value > -9998:
         unc = row.get("Csom_initial_unc_gCm2", np.nan)

@@ -103,7 +103,7 @@ class PixelGrid:
         bad = ~np.isfinite(self.latitudes) | (np.abs(self.latitudes) > 90)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DriverError(f"{self.path}: latitude {self.latitudes[i]!r} at index {i} is "
+            raise DriverError(f"{self.path}: latitude {float(self.latitudes[i])!r} at index {i} is "
                               "outside [-90, 90] (are latitude and longitude swapped?)")
         self.time = _time_values(ds, self.path)
         self.required = tuple(required)
@@ -115,6 +115,7 @@ class PixelGrid:
         self._obs = self._find_obs()
         self._mask_mode = mask
         self._land = None
+        self._cells = None
 
     @staticmethod
     def _open(path: Path, chunks):
@@ -184,9 +185,16 @@ class PixelGrid:
         return land
 
     @property
+    def cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column indices of the valid land pixels, row by row."""
+        if self._cells is None:
+            self._cells = np.nonzero(self.land)
+        return self._cells
+
+    @property
     def pixels(self) -> list[tuple[str, float, float]]:
         """``(pixel_id, latitude, longitude)`` of each valid land pixel, row by row."""
-        i, j = np.nonzero(self.land)
+        i, j = self.cells
         return [(f"{k:05d}", float(self.latitudes[a]), float(self.longitudes[b]))
                 for k, (a, b) in enumerate(zip(i, j))]
 
@@ -210,7 +218,7 @@ class PixelGrid:
         """The pixel dataset of land pixel ``key`` (an index, or a (lat, lon) pair)."""
         if isinstance(key, tuple):
             key = self.index_of(*key)
-        i, j = np.nonzero(self.land)
+        i, j = self.cells
         if not -len(i) <= key < len(i):
             raise DriverError(f"{self.path}: land pixel {key} out of range (0..{len(i) - 1})")
         a, b = int(i[key]), int(j[key])

@@ -93,7 +93,13 @@ def looks_like_site_csv(path) -> bool:
 
 
 def _time_axis(dates: list[str] | None, time: np.ndarray | None, time_units: str | None, src):
-    """(time [days since 2001-01-01], deltat [d], doy) from dates or numbers."""
+    """Time [days since 2001-01-01], deltat [d], doy and doy_end from dates or numbers.
+
+    Calendar months (``YYYY-MM``): mid-month times, month lengths, the mid-step day of year
+    in elapsed days (January: 15.5) and the end-of-month day number (31, 59, ...), as the
+    Edinburgh files. Days (``YYYY-MM-DD``) and plain numbers: one step per value at the
+    given time, labelled by the day number (1 = 1 January), as the daily CBF files.
+    """
     if dates is not None:
         if all(re.fullmatch(r"\d{4}-\d{1,2}", d) for d in dates):
             months = np.array([np.datetime64(f"{d[:4]}-{int(d[5:]):02d}", "M") for d in dates])
@@ -101,26 +107,27 @@ def _time_axis(dates: list[str] | None, time: np.ndarray | None, time_units: str
             end = ((months + 1).astype("datetime64[D]") - np.datetime64("2001-01-01")).astype(float)
             deltat = end - start
             time = start + deltat / 2
-            return time, deltat, day_of_year(time, "calendar")
+            doy = day_of_year(time, "calendar")
+            return time, deltat, doy, doy + deltat / 2
         try:
             days = np.array([np.datetime64(d[:10], "D") for d in dates])
         except ValueError as err:
             raise DriverError(f"{src}: column 'date': {err} (expected YYYY-MM or YYYY-MM-DD)") \
                 from None
         time = (days - np.datetime64("2001-01-01")).astype(float)
-        step = np.diff(time)
-        deltat = np.append(step, step[-1] if step.size else 1.0)
-        return time, deltat, day_of_year(time, "calendar")
-    origin = 0.0
-    if time_units:
-        m = re.match(r"\s*days?\s+since\s+(\d{4}-\d{2}-\d{2})", time_units)
-        if not m:
-            raise DriverError(f"{src}: time units {time_units!r}; expected 'days since YYYY-MM-DD'")
-        origin = float((np.datetime64(m.group(1)) - np.datetime64("2001-01-01")).astype(int))
-    time = np.asarray(time, dtype=np.float64) + origin
+    else:
+        origin = 0.0
+        if time_units:
+            m = re.match(r"\s*days?\s+since\s+(\d{4}-\d{2}-\d{2})", time_units)
+            if not m:
+                raise DriverError(f"{src}: time units {time_units!r}; expected 'days since "
+                                  "YYYY-MM-DD'")
+            origin = float((np.datetime64(m.group(1)) - np.datetime64("2001-01-01")).astype(int))
+        time = np.asarray(time, dtype=np.float64) + origin
     step = np.diff(time)
     deltat = np.append(step, step[-1] if step.size else 1.0)
-    return time, deltat, day_of_year(time, "calendar")
+    number = np.floor(day_of_year(time, "calendar")) + 1.0
+    return time, deltat, number, number + deltat - 1.0
 
 
 def from_columns(columns: Mapping[str, tuple[np.ndarray, str | None]], *, latitude, longitude=None,
@@ -171,10 +178,11 @@ def from_columns(columns: Mapping[str, tuple[np.ndarray, str | None]], *, latitu
             obs[name] = missing_to_nan(values)
         elif name.endswith("_unc") and name[:-4] in OBS_UNITS:
             obs_unc[name[:-4]] = missing_to_nan(values)
-    time, deltat, doy = _time_axis(dates, time, time_units, src)
+    time, deltat, doy, doy_end = _time_axis(dates, time, time_units, src)
     if "doy" not in met:
         met["doy"] = doy
     met["deltat"] = deltat
+    met["doy_end"] = doy_end
     ds = make_pixel(
         time, met, float(latitude),
         longitude=math.nan if longitude is None else float(longitude),

@@ -155,6 +155,9 @@ def check_drivers(ds, constant_step: bool = False) -> None:
     for name in DRIVER_NAMES:
         if name in ds.variables and ds[name].dims == ("time",):
             check_series(name, ds[name].values, source)
+    for name in ("sand_top", "sand_bottom", "clay_top", "clay_bottom"):
+        if name in ds.variables:
+            check_series(name, np.atleast_1d(ds[name].values), source)
 
 
 def check_ranges(name: str, values: np.ndarray, source: str) -> None:
@@ -192,6 +195,11 @@ def check_ranges(name: str, values: np.ndarray, source: str) -> None:
         raise DriverError(
             f"{source}: {name!r} is {float(values[i])!r} at step {i}; it is a fraction in [0, 1]"
         )
+    if name in ("sand_top", "sand_bottom", "clay_top", "clay_bottom") and (
+        (values < 0) | (values > 100)
+    ).any():
+        raise DriverError(f"{source}: {name!r} is {float(np.ravel(values)[0])!r}; soil texture "
+                          "is a percentage in [0, 100]")
     if name in ("wind", "photoperiod", "photoperiod_21d", "deltat") and (values < 0).any():
         i = _first(values < 0)
         raise DriverError(f"{source}: {name!r} is negative ({float(values[i])!r}) at step {i}")

@@ -58,7 +58,7 @@ def test_fi_hyy_initial_soil_carbon_prior(fi_hyy):
     assert som.value == row[header.index("Csom_initial_gCm2")]
     # Edinburgh rule for the initial-SOM prior: max(1000, u)
     assert som.unc == max(1000.0, row[header.index("Csom_initial_unc_gCm2")])
-    assert float(fi_hyy["soil_clay_top"]) == row[header.index("top_clay_initial_percent")]
+    assert float(fi_hyy["clay_top"]) == row[header.index("top_clay_initial_percent")]
 
 
 def test_fi_hyy_edinburgh_uncertainties_by_hand(fi_hyy):
