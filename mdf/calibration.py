@@ -268,8 +268,11 @@ def _advance(run: Run, threads: int, path: Path | None, progress) -> None:
     while run.done_sample < s.iterations:
         n = min(max(s.thin, s.block - s.block % s.thin), s.iterations - run.done_sample)
         x, lp = samp.run_block(run.problem, run.state, n, s.thin, False, threads)
-        run.draws = np.concatenate([run.draws, x], axis=1)
-        run.lp = np.concatenate([run.lp, lp], axis=1)
+        if run.draws.shape[1] == 0:  # first block fixes the chain count (emcee: walkers)
+            run.draws, run.lp = x, lp
+        else:
+            run.draws = np.concatenate([run.draws, x], axis=1)
+            run.lp = np.concatenate([run.lp, lp], axis=1)
         run.done_sample += n
         run.accept = samp.acceptance(run.state)
         _report(run, "sampling", run.done_sample, s.iterations, progress)

@@ -142,3 +142,15 @@ def test_checkpoint_from_other_settings_is_refused(tmp_path, pixel):
         mdf.calibrate(pixel, "400", seed=1, threads=1, checkpoint=ckpt, **SHORT)
         with pytest.raises(mdf.CheckpointError, match="other settings"):
             mdf.calibrate(pixel, "400", seed=2, threads=1, checkpoint=ckpt, **SHORT)
+
+
+def test_emcee_sampler_runs_every_walker_as_a_chain(pixel):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        res = mdf.calibrate(pixel, "400", sampler="emcee", seed=3, threads=2, chains=2,
+                            burn_in=200, iterations=200, thin=10, draws=20, block=100)
+        again = mdf.calibrate(pixel, "400", sampler="emcee", seed=3, threads=1, chains=2,
+                              burn_in=200, iterations=200, thin=10, draws=20, block=100)
+    assert res.parameters.shape == (2 * (2 * 23 + 2), 20, 23)
+    assert np.all(np.isfinite(res.log_posterior))
+    np.testing.assert_array_equal(res.parameters, again.parameters)
