@@ -44,8 +44,9 @@ _COND1 = 2.778e-6  # Saxton conductivity prefactor [m s-1]
     S_C2_1, S_C2_2, S_C2_3,
     S_C3_1, S_C3_2, S_C3_3,
     S_KFC1, S_KFC2, S_KFC3,
-) = range(23)
-N_SOIL_SITE = 23
+    S_WET1,
+) = range(24)
+N_SOIL_SITE = 24
 
 
 def zbrent(f, a, b, t_2, ftol):
@@ -179,7 +180,33 @@ def soil_site(sand_top, sand_bottom, clay_top, clay_bottom, clamp_all=False) -> 
         if porosity[i] < fc[i] + 0.05:
             porosity[i] = fc[i] + 0.05
     k_fc = [conductivity(_COND1, cond2[i], cond3[i], fc[i]) for i in range(3)]
-    return np.array(porosity + fc + pot_a + pot_b + cond2 + cond3 + k_fc, dtype=np.float64)
+    wet = [wet_surface_threshold(porosity[0])]
+    return np.array(porosity + fc + pot_a + pot_b + cond2 + cond3 + k_fc + wet, dtype=np.float64)
+
+
+def _dry_thickness(th1: float, por1: float) -> float:
+    return max(MIN_DRYTHICK, TOP_SOIL_DEPTH * max(0.0, (1.0 - (th1 / por1))))
+
+
+def wet_surface_threshold(por1: float) -> float:
+    """Smallest θ1 [m3 m-3] at which the dry surface layer is at its minimum thickness.
+
+    The dry-layer thickness ``max(0.0085, 0.3 max(0, 1 - θ1/porosity))`` is non-increasing in
+    θ1 also in floating point, so above this threshold it is exactly 0.0085 m and the soil
+    evaporation of the day is the same as for any other wet day of the step: the daily loop
+    then skips its three divisions. Found by bisection over the bit patterns of doubles.
+    """
+    lo = np.float64(0.0).view(np.int64)  # thickness here: 0.3 > minimum
+    hi = np.float64(por1).view(np.int64)  # thickness here: 0 -> minimum
+    if _dry_thickness(0.0, por1) == MIN_DRYTHICK or por1 <= 0.0:
+        return 0.0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _dry_thickness(float(np.int64(mid).view(np.float64)), por1) == MIN_DRYTHICK:
+            hi = mid
+        else:
+            lo = mid
+    return float(np.int64(hi).view(np.float64))
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -200,72 +227,62 @@ def water_potential(pot_a, pot_b, waterfrac):
     return swp
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _drainage(soil, ws, meant, underflow, wgf1, wgf2, wgf3):
-    """One day of gravitational drainage, top down (``gravitational_drainage(1)``).
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _drain_layer(soil, i, liquid, avail, below_unsat):
+    """Water drained from layer i over one day [m3 m-2 per m of layer], before ``x thickness``.
 
-    ``ws = [θ1, θ2, θ3, thickness1, thickness2, thickness3, ...]`` is updated in place. The
-    surface layer counts as frozen (no liquid water) when the mean air temperature is < 1 degC.
-    Returns the drainage accumulators, which the Fortran rescales kg -> Mg -> kg every day.
+    The potential drainage integrates the Saxton conductivity from θ down to field capacity by
+    the trapezium rule; it is limited by the water above field capacity and the free pore space
+    of the layer below (``below_unsat``, already scaled to this layer's thickness).
     """
-    underflow = underflow * 1e-3
-    wgf1 = wgf1 * 1e-3
-    wgf2 = wgf2 * 1e-3
-    wgf3 = wgf3 * 1e-3
-    th1 = ws[0]
-    th2 = ws[1]
-    th3 = ws[2]
-    fc1 = soil[S_FC1]
-    fc2 = soil[S_FC2]
-    fc3 = soil[S_FC3]
-    fc4 = soil[S_FC4]
-    # the core slot keeps field capacity, so it never counts in the "any layer above fc" test
-    if max(th1 - fc1, th2 - fc2, th3 - fc3, fc4 - fc4) > VSMALL:
-        ice1 = 1.0 if meant < 1.0 else 0.0
-        lt1 = ws[3]
-        lt2 = ws[4]
-        lt3 = ws[5]
-        liq1 = th1 * (1.0 - ice1)
-        avail1 = liq1 - fc1
-        avail2 = th2 * (1.0 - 0.0) - fc2
-        avail3 = th3 * (1.0 - 0.0) - fc3
-        ch1 = 0.0
-        ch2 = 0.0
-        ch3 = 0.0
-        # potential drainage over the day is needed only where a layer can drain
-        if avail1 > 0.0 and th2 < soil[S_POR2]:
-            pot = _potential_drainage(soil, 0, liq1, avail1, fc1)
-            unsat = (soil[S_POR2] - th2) * lt2 / lt1
-            ch1 = min(unsat, min(pot, avail1)) * lt1
-        if avail2 > 0.0 and th3 < soil[S_POR3]:
-            pot = _potential_drainage(soil, 1, th2 * (1.0 - 0.0), avail2, fc2)
-            unsat = (soil[S_POR3] - th3) * lt3 / lt2
-            ch2 = min(unsat, min(pot, avail2)) * lt2
-        if avail3 > 0.0 and fc4 < soil[S_POR4]:
-            pot = _potential_drainage(soil, 2, th3 * (1.0 - 0.0), avail3, fc3)
-            unsat = (soil[S_POR4] - fc4) * TOP_SOIL_DEPTH / lt3
-            ch3 = min(unsat, min(pot, avail3)) * lt3
-        ws[0] = th1 + (0.0 - ch1) / lt1
-        ws[1] = th2 + ((0.0 + ch1) - ch2) / lt2
-        ws[2] = th3 + ((0.0 + ch2) - ch3) / lt3
-        underflow = underflow + (0.0 + ch3)
-        wgf1 = wgf1 + ch1
-        wgf2 = wgf2 + ch2
-        wgf3 = wgf3 + ch3
-    return underflow * 1e3, wgf1 * 1e3, wgf2 * 1e3, wgf3 * 1e3
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _potential_drainage(soil, i, liquid, avail, fc):
-    """Drainage over one day [m3 m-3] by the trapezium rule between θ and field capacity."""
     c2 = soil[S_C2_1 + i]
     c3 = soil[S_C3_1 + i]
     dx = avail * 0.5
     halfway = liquid - dx
     k1 = conductivity(_COND1, c2, c3, liquid)
-    k2 = soil[S_KFC1 + i]
     k3 = conductivity(_COND1, c2, c3, halfway)
-    return 0.5 * dx * ((k1 + k2) + 2.0 * k3) * 86400.0
+    pot = 0.5 * dx * ((k1 + soil[S_KFC1 + i]) + 2.0 * k3) * 86400.0
+    return min(below_unsat, min(pot, avail))
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _drainage(soil, th1, th2, th3, lt1, lt2, lt3, ice1):
+    """One day of gravitational drainage, top down (``gravitational_drainage(1)``).
+
+    Each layer above field capacity drains into the one below, limited by the free pore space
+    there; layer 3 drains out of the column into the core slot (which stays at field capacity,
+    so it never counts in the "any layer above field capacity" test). ``ice1`` is 1 when the
+    surface layer is frozen (its liquid water is 0). Returns the new θ1..3 and the three
+    inter-layer flows [m].
+    """
+    fc1 = soil[S_FC1]
+    fc2 = soil[S_FC2]
+    fc3 = soil[S_FC3]
+    fc4 = soil[S_FC4]
+    ch1 = 0.0
+    ch2 = 0.0
+    ch3 = 0.0
+    if max(th1 - fc1, th2 - fc2, th3 - fc3, fc4 - fc4) > VSMALL:
+        liq1 = th1 * (1.0 - ice1)
+        avail1 = liq1 - fc1
+        avail2 = th2 * (1.0 - 0.0) - fc2
+        avail3 = th3 * (1.0 - 0.0) - fc3
+        if avail1 > 0.0 and th2 < soil[S_POR2]:
+            ch1 = _drain_layer(soil, 0, liq1, avail1, (soil[S_POR2] - th2) * lt2 / lt1) * lt1
+        if avail2 > 0.0 and th3 < soil[S_POR3]:
+            ch2 = _drain_layer(soil, 1, th2 * (1.0 - 0.0), avail2,
+                               (soil[S_POR3] - th3) * lt3 / lt2) * lt2
+        if avail3 > 0.0 and fc4 < soil[S_POR4]:
+            ch3 = _drain_layer(soil, 2, th3 * (1.0 - 0.0), avail3,
+                               (soil[S_POR4] - fc4) * TOP_SOIL_DEPTH / lt3) * lt3
+        # θ + (x/thickness) with x = 0 is θ: the divisions are skipped for layers at rest
+        if ch1 != 0.0:
+            th1 = th1 + (0.0 - ch1) / lt1
+        if ch1 != 0.0 or ch2 != 0.0:
+            th2 = th2 + ((0.0 + ch1) - ch2) / lt2
+        if ch2 != 0.0 or ch3 != 0.0:
+            th3 = th3 + ((0.0 + ch2) - ch3) / lt3
+    return th1, th2, th3, ch1, ch2, ch3
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -308,13 +325,24 @@ def update_soil_water(soil, ws, n_days, dt_1, e_leaf, up1, up2, esoil_num, lambd
     tuple
         ``(corrected ET, soil evaporation, snow sublimation, surface runoff, drainage out of
         the column, drainage layer 1 -> 2, infiltration)`` [kg m-2 d-1].
+
+    Notes
+    -----
+    Bitwise the Fortran's arithmetic; where a term is provably zero (no rain, no loss, no
+    drainage) its division is skipped, and the evaporation of days with the minimum dry layer
+    is computed once (:func:`wet_surface_threshold`).
     """
     th1 = ws[0]
     th2 = ws[1]
+    th3 = ws[2]
     lt1 = ws[3]
     lt2 = ws[4]
+    lt3 = ws[5]
     por1 = soil[S_POR1]
+    por2 = soil[S_POR2]
+    por3 = soil[S_POR3]
     snow = ws[9]
+    ice1 = 1.0 if meant < 1.0 else 0.0
     pot1 = e_leaf * up1
     pot2 = e_leaf * up2
     e_soil = 0.0
@@ -324,15 +352,26 @@ def update_soil_water(soil, ws, n_days, dt_1, e_leaf, up1, up2, esoil_num, lambd
     infiltrated = 0.0
     underflow = 0.0
     wgf1 = 0.0
-    wgf2 = 0.0
-    wgf3 = 0.0
     add0 = rain_in * 1e-3
-    for _ in range(n_days):
-        th1 = ws[0]
-        th2 = ws[1]
-        drythick = max(MIN_DRYTHICK, TOP_SOIL_DEPTH * max(0.0, (1.0 - (th1 / por1))))
-        gws = por1 * wvd / (TORTUOSITY * drythick)
-        e_local = (esoil_num / (lambda_ * (slope + (psych * (1.0 + g_soil / gws))))) * dayl_s
+    wet = soil[S_WET1]
+    e_wet = 0.0  # soil evaporation of a day with the minimum dry layer, once it is needed
+    have_wet = False
+    gws_num = por1 * wvd
+    for day in range(n_days):
+        start1 = th1
+        start2 = th2
+        start3 = th3
+        start_snow = snow
+        if th1 >= wet:
+            if not have_wet:
+                gws = gws_num / (TORTUOSITY * MIN_DRYTHICK)
+                e_wet = (esoil_num / (lambda_ * (slope + (psych * (1.0 + g_soil / gws))))) * dayl_s
+                have_wet = True
+            e_local = e_wet
+        else:
+            drythick = max(MIN_DRYTHICK, TOP_SOIL_DEPTH * max(0.0, (1.0 - (th1 / por1))))
+            gws = gws_num / (TORTUOSITY * drythick)
+            e_local = (esoil_num / (lambda_ * (slope + (psych * (1.0 + g_soil / gws))))) * dayl_s
         e_snow_local = 0.0
         if e_local > 0.0 and snow > 0.0:
             if snow > e_local:
@@ -354,50 +393,79 @@ def update_soil_water(soil, ws, n_days, dt_1, e_leaf, up1, up2, esoil_num, lambd
             loss1 = avail1 * 0.9999
         if loss2 > avail2:
             loss2 = avail2 * 0.9999
-        corrected = corrected + ((0.0 + loss1) + loss2)
-        th1 = th1 + ((-loss1 * 1e-3) / lt1)
-        th2 = th2 + ((-loss2 * 1e-3) / lt2)
-        if th1 > por1:
-            runoff = runoff + ((th1 - por1) * lt1 * 1e3)
+        lost = (0.0 + loss1) + loss2
+        corrected = corrected + lost
+        if loss1 != 0.0:  # θ + (-0/thickness) is θ: skip the division
+            th1 = th1 + ((-loss1 * 1e-3) / lt1)
+        if loss2 != 0.0:
+            th2 = th2 + ((-loss2 * 1e-3) / lt2)
+        overflow = th1 > por1
+        excess = 0.0
+        if overflow:
+            excess = (th1 - por1) * lt1 * 1e3
+            runoff = runoff + excess
             th1 = por1
-        ws[0] = th1
-        ws[1] = th2
 
         # infiltration fills the layers from the top; what does not fit runs off
-        th3 = ws[2]
-        lt3 = ws[5]
-        add = add0
+        left = 0.0
         w1 = 0.0
-        w2 = 0.0
-        w3 = 0.0
-        wdiff = max(0.0, (por1 - th1) * lt1)
-        if add > wdiff:
-            w1 = 0.0 + wdiff
-            add = add - wdiff
-            wdiff = max(0.0, (soil[S_POR2] - th2) * lt2)
+        if add0 != 0.0:
+            add = add0
+            w2 = 0.0
+            w3 = 0.0
+            wdiff = max(0.0, (por1 - th1) * lt1)
             if add > wdiff:
-                w2 = 0.0 + wdiff
+                w1 = 0.0 + wdiff
                 add = add - wdiff
-                wdiff = max(0.0, (soil[S_POR3] - th3) * lt3)
+                wdiff = max(0.0, (por2 - th2) * lt2)
                 if add > wdiff:
-                    w3 = 0.0 + wdiff
+                    w2 = 0.0 + wdiff
                     add = add - wdiff
+                    wdiff = max(0.0, (por3 - th3) * lt3)
+                    if add > wdiff:
+                        w3 = 0.0 + wdiff
+                        add = add - wdiff
+                    else:
+                        w3 = 0.0 + add
+                        add = 0.0
                 else:
-                    w3 = 0.0 + add
+                    w2 = 0.0 + add
                     add = 0.0
             else:
-                w2 = 0.0 + add
+                w1 = 0.0 + add
                 add = 0.0
-        else:
-            w1 = 0.0 + add
-            add = 0.0
-        runoff = runoff + (add * 1e3)
-        infiltrated = infiltrated + (w1 * 1e3)
-        ws[0] = th1 + (w1 / lt1)
-        ws[1] = th2 + (w2 / lt2)
-        ws[2] = th3 + (w3 / lt3)
+            left = add * 1e3
+            runoff = runoff + left
+            infiltrated = infiltrated + (w1 * 1e3)
+            th1 = th1 + (w1 / lt1)
+            if w2 != 0.0:
+                th2 = th2 + (w2 / lt2)
+            if w3 != 0.0:
+                th3 = th3 + (w3 / lt3)
 
-        underflow, wgf1, wgf2, wgf3 = _drainage(soil, ws, meant, underflow, wgf1, wgf2, wgf3)
+        # the Fortran keeps drainage in Mg m-2 inside the day and kg m-2 outside
+        th1, th2, th3, ch1, _, ch3 = _drainage(soil, th1, th2, th3, lt1, lt2, lt3, ice1)
+        underflow = (underflow * 1e-3 + (0.0 + ch3)) * 1e3
+        wgf1 = (wgf1 * 1e-3 + ch1) * 1e3
+
+        # a day that ends where it started repeats itself bit for bit until the end of the
+        # step (wet soils at porosity, frozen soils): replay its increments only
+        if th1 == start1 and th2 == start2 and th3 == start3 and snow == start_snow:
+            for _ in range(day + 1, n_days):
+                e_soil = e_soil + e_local
+                e_snow = e_snow + e_snow_local
+                corrected = corrected + lost
+                if overflow:
+                    runoff = runoff + excess
+                if add0 != 0.0:
+                    runoff = runoff + left
+                    infiltrated = infiltrated + (w1 * 1e3)
+                underflow = (underflow * 1e-3 + (0.0 + ch3)) * 1e3
+                wgf1 = (wgf1 * 1e-3 + ch1) * 1e3
+            break
+    ws[0] = th1
+    ws[1] = th2
+    ws[2] = th3
     ws[9] = snow
 
     wgf1 = wgf1 * dt_1
