@@ -170,11 +170,6 @@ VARIABLES: dict[str, dict[str, str]] = {
         "standard_name": "wind_speed",
         "comment": "Edinburgh met column 15 (read by DALEC.4)",
     },
-    # soil texture (scalars; Edinburgh .bin static values 11-14, read by DALEC.4)
-    "sand_top": {"long_name": "sand content of the top soil layer", "units": "%"},
-    "sand_bottom": {"long_name": "sand content of the lower soil layers", "units": "%"},
-    "clay_top": {"long_name": "clay content of the top soil layer", "units": "%"},
-    "clay_bottom": {"long_name": "clay content of the lower soil layers", "units": "%"},
     # ------------------------------------------------------------------ pools
     "c_labile": {"long_name": "labile (non-structural) carbon", "units": _C_POOL},
     "c_foliar": {

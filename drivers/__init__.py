@@ -91,8 +91,15 @@ __all__ = [
 #: step day of year, run day) and the "none given" disturbance defaults (no burned area, no
 #: deforestation, management type 2). Each carries ``derived_from``; costlier ones (the
 #: Edinburgh rolling means, photoperiod) are derived on request (``require=``).
-DEFAULT_DERIVED = ("doy", "deltat", "doy_end", "run_day", "burned_area", "deforestation",
-                   "management")
+DEFAULT_DERIVED = (
+    "doy",
+    "deltat",
+    "doy_end",
+    "run_day",
+    "burned_area",
+    "deforestation",
+    "management",
+)
 
 #: package data shipped with the library (see drivers/data/README.md)
 DATA = Path(__file__).resolve().parent / "data"
@@ -140,8 +147,10 @@ def read(path, *, require: Iterable[str] | None = None, pixel=None, **options):
     fmt = detect(path)
     unknown = sorted(set(options) - set(fmt.options))
     if unknown:
-        raise DriverError(f"{path}: format {fmt.name} takes no option(s) {', '.join(unknown)} "
-                          f"(it takes: {', '.join(fmt.options) or 'none'})")
+        raise DriverError(
+            f"{path}: format {fmt.name} takes no option(s) {', '.join(unknown)} "
+            f"(it takes: {', '.join(fmt.options) or 'none'})"
+        )
     result = fmt.reader(path, **options)
     if isinstance(result, PixelGrid):
         if pixel is None:

@@ -25,6 +25,7 @@ changed. CBR files (posterior parameter samples, raw float64 with no header) are
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +33,25 @@ import xarray as xr
 
 from . import cbf_header
 from .errors import DriverError
+from .options import obs_streams
 from .pixel import make_pixel, missing_to_nan
 from .validate import check_drivers, check_latitude
 
 HEADER = 300
 MET_NAMES = ("time", "tmin", "tmax", "swrad", "co2", "doy", "burned_area", "vpd", "precip")
 OBS_NAMES = (
-    "gpp", "lai", "nbe", "abgb", "et", "ewt", "band1", "band2", "band3", "band4", "som", "ch4",
+    "gpp",
+    "lai",
+    "nbe",
+    "abgb",
+    "et",
+    "ewt",
+    "band1",
+    "band2",
+    "band3",
+    "band4",
+    "som",
+    "ch4",
 )
 _BLOCKS = (
     ("cbf_static", 0, 100),
@@ -60,8 +73,12 @@ def looks_like_cbf(path) -> bool:
         return False
     n, nomet, noobs = head[2], head[3], head[4]
     counts = np.array([n, nomet, noobs])
-    if not np.all(np.isfinite(counts)) or counts.min() < 1 or counts.max() > 1e9 \
-            or np.any(counts % 1):
+    if (
+        not np.all(np.isfinite(counts))
+        or counts.min() < 1
+        or counts.max() > 1e9
+        or np.any(counts % 1)
+    ):
         return False
     n, nomet, noobs = (int(c) for c in counts)
     row = nomet + noobs
@@ -200,8 +217,17 @@ def write_cbf(ds: xr.Dataset, path) -> None:
         table[:, j] = ds[name].values
     for j in range(noobs):
         name = (OBS_NAMES[j] if j < len(OBS_NAMES) else f"obs_{j}") + "_obs"
-        table[:, nomet + j] = (
-            np.nan_to_num(ds[name].values, nan=-9999.0) if name in ds else -9999.0
+        table[:, nomet + j] = np.nan_to_num(ds[name].values, nan=-9999.0) if name in ds else -9999.0
+    placed = {OBS_NAMES[j] if j < len(OBS_NAMES) else f"obs_{j}" for j in range(noobs)}
+    dropped = [
+        s for s in obs_streams(ds) if s not in placed and np.isfinite(ds[f"{s}_obs"].values).any()
+    ]
+    if dropped:
+        warnings.warn(
+            f"{path}: observation stream(s) {', '.join(dropped)} have no column in a binary CBF "
+            f"(columns: {', '.join(OBS_NAMES[:noobs])}) and are not written; rename a stream "
+            "(e.g. tower NEE to 'nbe', as FluxVal does) to keep it",
+            stacklevel=3,
         )
     parts = [header, table.ravel()]
     if "cbf_extra_row" in ds:
@@ -258,8 +284,11 @@ def read_cbr(path, n_parameters: int | None = None) -> xr.DataArray:
             "float64 parameters (truncated, or wrong parameter count?)"
         )
     values = np.frombuffer(raw, dtype="<f8").reshape(-1, n_parameters).copy()
-    return xr.DataArray(values, dims=("sample", "parameter"),
-                        attrs={"source_file": str(path), "long_name": "posterior parameter samples"})
+    return xr.DataArray(
+        values,
+        dims=("sample", "parameter"),
+        attrs={"source_file": str(path), "long_name": "posterior parameter samples"},
+    )
 
 
 def _cbr_parameter_count(path: Path) -> int:

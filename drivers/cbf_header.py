@@ -31,6 +31,7 @@ log-normal factors of those streams. Parameter priors: values 100-149, uncertain
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -84,8 +85,9 @@ def decode_settings(header: np.ndarray):
             annual_unc=float(s[13]) if s[13] >= 0 else nan,
             monthly_unc=_or(s[15], 0.5) if s[13] >= 0 else nan,
         ),
-        "abgb": ObsOptions(error_type="lognormal",
-                           unc=float(header[_OU + 1]) if header[_OU + 1] > 0 else nan),
+        "abgb": ObsOptions(
+            error_type="lognormal", unc=float(header[_OU + 1]) if header[_OU + 1] > 0 else nan
+        ),
         "et": ObsOptions(
             error_type="lognormal",
             unc=_or(s[16], 2.0),
@@ -93,10 +95,12 @@ def decode_settings(header: np.ndarray):
             aggregation="annual_anomaly" if s[14] >= 1 else "pointwise",
             annual_unc=float(s[14]) if s[14] >= 1 else nan,
         ),
-        "ewt": ObsOptions(error_type="gaussian", unc=_or(s[18], 50.0),
-                          normalisation="subtract_mean"),
-        "som": ObsOptions(error_type="lognormal",
-                          unc=float(header[_OU + 7]) if header[_OU + 7] > 0 else nan),
+        "ewt": ObsOptions(
+            error_type="gaussian", unc=_or(s[18], 50.0), normalisation="subtract_mean"
+        ),
+        "som": ObsOptions(
+            error_type="lognormal", unc=float(header[_OU + 7]) if header[_OU + 7] > 0 else nan
+        ),
         "ch4": ObsOptions(
             error_type="gaussian",
             unc=_or(s[25], 0.5),
@@ -179,30 +183,40 @@ def encode(ds, header: np.ndarray, source: str) -> None:
             s[_OP + k] = s[_OU + k] = MISSING
             continue
         if new.error_type not in ("gaussian", "lognormal"):
-            raise DriverError(f"{source}: constraint {name!r}: a binary CBF has no "
-                              f"{new.error_type!r} error type")
+            raise DriverError(
+                f"{source}: constraint {name!r}: a binary CBF has no {new.error_type!r} error type"
+            )
         s[_OP + k] = _num(new.value)
         s[_OU + k] = new.unc if new.error_type == "lognormal" else -new.unc
-    for name in set(new_cons) - set(_CONSTRAINT_SLOTS):
-        if name not in old_cons:
-            raise DriverError(f"{source}: constraint {name!r} has no slot in a binary CBF")
+    unplaced = sorted(set(new_cons) - set(_CONSTRAINT_SLOTS))
+    if unplaced:
+        warnings.warn(
+            f"{source}: constraint(s) {', '.join(unplaced)} have no slot in a binary CBF and are "
+            "not written (an initial soil carbon prior is a parameter prior there: add a "
+            "ParameterPrior at the model's index)",
+            stacklevel=4,
+        )
     new_priors = parameter_priors(ds)
     if len(new_priors) != len(old_priors) or not all(
-        _same(a, b) for a, b in zip(new_priors, old_priors)
+        _same(a, b) for a, b in zip(new_priors, old_priors, strict=True)
     ):
         s[_PP:_OP] = MISSING
         for p in new_priors:
             if not 0 <= p.index < 50:
-                raise DriverError(f"{source}: parameter prior index {p.index} is outside the "
-                                  "50 slots of a binary CBF")
+                raise DriverError(
+                    f"{source}: parameter prior index {p.index} is outside the "
+                    "50 slots of a binary CBF"
+                )
             s[_PP + p.index] = p.value
             s[_PU + p.index] = p.unc if p.kind == "lognormal" else -p.unc
 
 
 def _encode_stream(stream: str, o: ObsOptions, s: np.ndarray, source: str) -> None:
     def fail(what):
-        raise DriverError(f"{source}: observation stream {stream!r}: {what} cannot be written "
-                          "to a binary CBF header")
+        raise DriverError(
+            f"{source}: observation stream {stream!r}: {what} cannot be written "
+            "to a binary CBF header"
+        )
 
     expected = {"nbe": "gaussian", "ewt": "gaussian", "ch4": "gaussian"}.get(stream, "lognormal")
     if o.error_type != expected:
@@ -212,7 +226,10 @@ def _encode_stream(stream: str, o: ObsOptions, s: np.ndarray, source: str) -> No
             fail(f"aggregation {o.aggregation!r}")
         annual = o.annual_unc if o.aggregation == "annual_anomaly" else MISSING
         slot_unc, slot_annual, slot_thr = {
-            "gpp": (20, 19, 22), "et": (16, 14, 21), "nbe": (15, 13, None), "ch4": (25, 24, 26),
+            "gpp": (20, 19, 22),
+            "et": (16, 14, 21),
+            "nbe": (15, 13, None),
+            "ch4": (25, 24, 26),
         }[stream]
         s[slot_unc] = _num(o.unc)
         s[slot_annual] = _num(annual)

@@ -40,7 +40,6 @@ from .options import (
     obs_streams,
     parameter_priors,
     set_constraint,
-    set_obs_options,
     set_parameter_priors,
 )
 from .pixel import driver_attrs, make_pixel, missing_to_nan
@@ -97,12 +96,25 @@ CONSTRAINTS = {
     "PEQ_CUE": "cue",
     "PEQ_Cefficiency": "canopy_efficiency",
 }
-_OPT_ATTRS = ("opt_unc_type", "opt_filter", "opt_normalization", "single_unc",
-              "single_annual_unc", "single_monthly_unc", "single_mean_unc", "structural_unc",
-              "min_threshold")
-_OPT_FLOATS = {"single_unc": "unc", "single_annual_unc": "annual_unc",
-               "single_monthly_unc": "monthly_unc", "single_mean_unc": "mean_unc",
-               "structural_unc": "structural_unc", "min_threshold": "threshold"}
+_OPT_ATTRS = (
+    "opt_unc_type",
+    "opt_filter",
+    "opt_normalization",
+    "single_unc",
+    "single_annual_unc",
+    "single_monthly_unc",
+    "single_mean_unc",
+    "structural_unc",
+    "min_threshold",
+)
+_OPT_FLOATS = {
+    "single_unc": "unc",
+    "single_annual_unc": "annual_unc",
+    "single_monthly_unc": "monthly_unc",
+    "single_mean_unc": "mean_unc",
+    "structural_unc": "structural_unc",
+    "min_threshold": "threshold",
+}
 FILL = -9999.0
 
 
@@ -171,8 +183,9 @@ def options_from_nc_attrs(attrs) -> ObsOptions:
     normalisation = code("opt_normalization", NORMALISATIONS)
     if None in (error_type, aggregation, normalisation):
         raise ValueError(f"option codes out of range in {dict(attrs)}")
-    return ObsOptions(error_type=error_type, aggregation=aggregation,
-                      normalisation=normalisation, **kwargs)
+    return ObsOptions(
+        error_type=error_type, aggregation=aggregation, normalisation=normalisation, **kwargs
+    )
 
 
 def options_to_nc_attrs(options: ObsOptions) -> dict:
@@ -237,7 +250,9 @@ def _read_open(nc, path: Path) -> xr.Dataset:
         raise DriverError(f"{src}: no 'LAT' variable")
     lat = float(np.asarray(nc.variables["LAT"][:]).ravel()[0])
     check_latitude(lat, f"{src}: variable 'LAT'")
-    lon = float(np.asarray(nc.variables["LON"][:]).ravel()[0]) if "LON" in nc.variables else math.nan
+    lon = (
+        float(np.asarray(nc.variables["LON"][:]).ravel()[0]) if "LON" in nc.variables else math.nan
+    )
     if not np.isfinite(lon):
         lon = _site_longitude(path)
 
@@ -248,8 +263,11 @@ def _read_open(nc, path: Path) -> xr.Dataset:
     is_obs = {
         name
         for name, var in series.items()
-        if (any(a.startswith("opt_") for a in var.ncattrs()) or f"{name}unc" in series
-            or name in OBSERVATIONS)
+        if (
+            any(a.startswith("opt_") for a in var.ncattrs())
+            or f"{name}unc" in series
+            or name in OBSERVATIONS
+        )
         and not name.endswith("unc")
     }
     met, obs, obs_unc, options = {}, {}, {}, {}
@@ -263,7 +281,9 @@ def _read_open(nc, path: Path) -> xr.Dataset:
             stream_of[name] = stream
             obs[stream] = missing_to_nan(values)
             try:
-                options[stream] = options_from_nc_attrs({a: var.getncattr(a) for a in var.ncattrs()})
+                options[stream] = options_from_nc_attrs(
+                    {a: var.getncattr(a) for a in var.ncattrs()}
+                )
             except ValueError as err:
                 raise DriverError(f"{src}: variable {name!r}: {err}") from None
         elif name in DRIVERS:
@@ -310,8 +330,11 @@ def _read_open(nc, path: Path) -> xr.Dataset:
         if target.endswith(("_obs", "_obs_unc")):
             raw = np.asarray(var[:], dtype=np.float64)
             # missing values written otherwise than as the _FillValue: keep how
-            fill = float(np.asarray(var.getncattr("_FillValue"))) if "_FillValue" in var.ncattrs() \
+            fill = (
+                float(np.asarray(var.getncattr("_FillValue")))
+                if "_FillValue" in var.ncattrs()
                 else FILL
+            )
             if np.isnan(fill) and (raw == FILL).any():
                 ds[target].attrs["cbf_missing"] = FILL
             elif not np.isnan(fill) and np.isnan(raw).any():
@@ -346,18 +369,20 @@ def _read_open(nc, path: Path) -> xr.Dataset:
         dims = tuple("time" if d == tdim else f"cbf_{d}" for d in var.dimensions)
         ds[f"cbf_var_{name}"] = (dims, values, keep)
     if "cbf_var_PARPRIORS" in ds and "cbf_var_PARPRIORUNC" in ds:
-        set_parameter_priors(ds, _decode_priors(ds["cbf_var_PARPRIORS"].values,
-                                                ds["cbf_var_PARPRIORUNC"].values))
+        set_parameter_priors(
+            ds, _decode_priors(ds["cbf_var_PARPRIORS"].values, ds["cbf_var_PARPRIORUNC"].values)
+        )
     check_drivers(ds)
     return ds
 
 
 def _decode_priors(values, unc) -> list[ParameterPrior]:
     out = []
-    for i, (v, u) in enumerate(zip(values, unc)):
+    for i, (v, u) in enumerate(zip(values, unc, strict=True)):
         if np.isfinite(v) and np.isfinite(u) and v > -9998 and u > -9998 and u != 0:
-            out.append(ParameterPrior(i, float(v), abs(float(u)),
-                                      "lognormal" if u > 0 else "gaussian"))
+            out.append(
+                ParameterPrior(i, float(v), abs(float(u)), "lognormal" if u > 0 else "gaussian")
+            )
     return out
 
 
@@ -383,9 +408,15 @@ def _site_longitude(path: Path) -> float:
 
 _REVERSE_DRIVERS = {v: k for k, v in DRIVERS.items()}
 _REVERSE_OBS = {v: k for k, v in OBSERVATIONS.items()}
-_REVERSE_CONSTRAINTS = {"mean_lai": "Mean_LAI", "mean_gpp": "Mean_GPP", "mean_fire": "Mean_FIR",
-                        "mean_abgb": "Mean_ABGB", "initial_som": "PEQ_iniSOM", "cue": "PEQ_CUE",
-                        "canopy_efficiency": "PEQ_Cefficiency"}
+_REVERSE_CONSTRAINTS = {
+    "mean_lai": "Mean_LAI",
+    "mean_gpp": "Mean_GPP",
+    "mean_fire": "Mean_FIR",
+    "mean_abgb": "Mean_ABGB",
+    "initial_som": "PEQ_iniSOM",
+    "cue": "PEQ_CUE",
+    "canopy_efficiency": "PEQ_Cefficiency",
+}
 
 
 def write_cbf_netcdf(ds: xr.Dataset, path) -> None:
@@ -447,8 +478,9 @@ def _write_open(ds: xr.Dataset, nc) -> None:
     if items is None:
         items, fill = [("units", "days since 2001-01-01")], FILL
     dtype = ds["time"].attrs.get("cbf_dtype", "<f8")
-    pending.append((rank("time"), _bind(_create, nc, "time", (tdim,), dtype, ds["time"].values,
-                                        items, fill)))
+    pending.append(
+        (rank("time"), _bind(_create, nc, "time", (tdim,), dtype, ds["time"].values, items, fill))
+    )
     # drivers
     for var in ds.data_vars:
         var = str(var)
@@ -465,8 +497,9 @@ def _write_open(ds: xr.Dataset, nc) -> None:
             items = [("units", da.attrs.get("units", "1"))]
             fill = FILL
         dtype = da.attrs.get("cbf_dtype", "<f8")
-        pending.append((rank(name), _bind(_create, nc, name, (tdim,), dtype, da.values, items,
-                                          fill)))
+        pending.append(
+            (rank(name), _bind(_create, nc, name, (tdim,), dtype, da.values, items, fill))
+        )
     # observations and their uncertainty series
     for stream in obs_streams(ds):
         da = ds[f"{stream}_obs"]
@@ -494,8 +527,9 @@ def _write_open(ds: xr.Dataset, nc) -> None:
             umissing = float(uda.attrs.get("cbf_missing", np.asarray(ufill)))
             uvalues = np.where(np.isnan(uda.values), umissing, uda.values)
             udtype = uda.attrs.get("cbf_dtype", "<f8")
-            pending.append((rank(uname), _bind(_create, nc, uname, (tdim,), udtype, uvalues,
-                                               uitems, ufill)))
+            pending.append(
+                (rank(uname), _bind(_create, nc, uname, (tdim,), udtype, uvalues, uitems, ufill))
+            )
     # constraints
     for cname, c in constraints(ds).items():
         da = ds[f"constraint_{cname}"]
@@ -504,14 +538,17 @@ def _write_open(ds: xr.Dataset, nc) -> None:
         attrs = dict(items or [])
         old = _constraint_from_attrs(cname, float(da.values), attrs) if items is not None else None
         if old is None or not _same_constraint(old, c):
-            attrs.update(unc=float(c.unc) if np.isfinite(c.unc) else FILL,
-                         opt_unc_type=float(ERROR_TYPES.index(c.error_type)))
+            attrs.update(
+                unc=float(c.unc) if np.isfinite(c.unc) else FILL,
+                opt_unc_type=float(ERROR_TYPES.index(c.error_type)),
+            )
             if np.isfinite(c.threshold):
                 attrs["min_threshold"] = float(c.threshold)
         dtype = da.attrs.get("cbf_dtype", "<f8")
         value = c.value
-        pending.append((rank(name), _bind(_create, nc, name, (), dtype, value,
-                                          list(attrs.items()), cfill)))
+        pending.append(
+            (rank(name), _bind(_create, nc, name, (), dtype, value, list(attrs.items()), cfill))
+        )
     # everything kept as read (scalars, prior arrays, unmapped series)
     priors = parameter_priors(ds)
     for var in ds.data_vars:
@@ -520,8 +557,8 @@ def _write_open(ds: xr.Dataset, nc) -> None:
             continue
         da = ds[var]
         name = da.attrs["cbf_name"]
-        dims = tuple(tdim if d == "time" else d[len("cbf_"):] for d in da.dims)
-        for d, size in zip(dims, da.shape):
+        dims = tuple(tdim if d == "time" else d[len("cbf_") :] for d in da.dims)
+        for d, size in zip(dims, da.shape, strict=True):
             if d not in nc.dimensions:
                 nc.createDimension(d, size)
         values = da.values
@@ -532,8 +569,12 @@ def _write_open(ds: xr.Dataset, nc) -> None:
         elif name == "LON" and np.isfinite(float(ds["longitude"].values)):
             values = np.asarray(ds["longitude"].values, dtype=values.dtype)
         items, fill = _orig(da.attrs)
-        pending.append((rank(name), _bind(_create, nc, name, dims, da.attrs["cbf_dtype"], values,
-                                          items or [], fill)))
+        pending.append(
+            (
+                rank(name),
+                _bind(_create, nc, name, dims, da.attrs["cbf_dtype"], values, items or [], fill),
+            )
+        )
     if "cbf_variables" not in ds.attrs:
         pending.extend(_v3_scalars(ds, nc, rank))
     for _, write in sorted(pending, key=lambda p: p[0]):
@@ -550,8 +591,9 @@ def _same_options(a: ObsOptions, b: ObsOptions) -> bool:
     da.pop("floor"), db.pop("floor")
     da.pop("relative_structural_unc"), db.pop("relative_structural_unc")
     return all(
-        x == y or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
-        for x, y in zip(da.values(), db.values())
+        x == y
+        or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
+        for x, y in zip(da.values(), db.values(), strict=True)
     )
 
 
@@ -561,15 +603,20 @@ def _constraint_from_attrs(name, value, attrs) -> Constraint:
         return math.nan if v == FILL else v
 
     code = num("opt_unc_type")
-    return Constraint(name, math.nan if value == FILL else value, num("unc"),
-                      ERROR_TYPES[int(code)] if np.isfinite(code) and 0 <= code < 3 else "gaussian",
-                      num("min_threshold"))
+    return Constraint(
+        name,
+        math.nan if value == FILL else value,
+        num("unc"),
+        ERROR_TYPES[int(code)] if np.isfinite(code) and 0 <= code < 3 else "gaussian",
+        num("min_threshold"),
+    )
 
 
 def _same_constraint(a: Constraint, b: Constraint) -> bool:
     return all(
-        x == y or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
-        for x, y in zip(vars(a).values(), vars(b).values())
+        x == y
+        or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
+        for x, y in zip(vars(a).values(), vars(b).values(), strict=True)
     )
 
 
@@ -577,7 +624,9 @@ def _encode_priors(ds, name, priors) -> np.ndarray:
     values = ds["cbf_var_PARPRIORS"].values
     unc = ds["cbf_var_PARPRIORUNC"].values
     old = _decode_priors(values, unc)
-    if len(old) == len(priors) and all(vars(a) == vars(b) for a, b in zip(old, priors)):
+    if len(old) == len(priors) and all(
+        vars(a) == vars(b) for a, b in zip(old, priors, strict=True)
+    ):
         return ds[f"cbf_var_{name}"].values
     new_v, new_u = np.full(values.shape, FILL), np.full(values.shape, FILL)
     for p in priors:
@@ -604,8 +653,9 @@ def _v3_scalars(ds, nc, rank):
             v[p.index] = p.value
             u[p.index] = p.unc if p.kind == "lognormal" else -p.unc
         out.append((rank("PARPRIORS"), _bind(_create, nc, "PARPRIORS", ("nopars",), "<f8", v, [])))
-        out.append((rank("PARPRIORUNC"), _bind(_create, nc, "PARPRIORUNC", ("nopars",), "<f8", u,
-                                               [])))
+        out.append(
+            (rank("PARPRIORUNC"), _bind(_create, nc, "PARPRIORUNC", ("nopars",), "<f8", u, []))
+        )
     return out
 
 

@@ -223,8 +223,11 @@ def derive_drivers(ds: xr.Dataset, names: Iterable[str]) -> xr.Dataset:
     n = time.size
 
     def put(name, values, how):
-        ds[name] = ("time", np.asarray(values, dtype=np.float64),
-                    {**driver_attrs(name), "derived_from": how})
+        ds[name] = (
+            "time",
+            np.asarray(values, dtype=np.float64),
+            {**driver_attrs(name), "derived_from": how},
+        )
 
     closure = set(wanted)
     if closure & {"tmin_21d", "photoperiod_21d", "vpd_21d"}:
@@ -247,8 +250,11 @@ def derive_drivers(ds: xr.Dataset, names: Iterable[str]) -> xr.Dataset:
     if "run_day" in closure and "run_day" not in ds.variables:
         put("run_day", np.cumsum(ds["deltat"].values), "cumulative sum of deltat")
     if "photoperiod" in closure and "photoperiod" not in ds.variables:
-        put("photoperiod", photoperiod(latitude_of(ds), ds["doy"].values),
-            "latitude and doy (Goudriaan and van Laar 1994)")
+        put(
+            "photoperiod",
+            photoperiod(latitude_of(ds), ds["doy"].values),
+            "latitude and doy (Goudriaan and van Laar 1994)",
+        )
     if "tmean" in closure and "tmean" not in ds.variables:
         _need(ds, "tmean", ("tmin", "tmax"))
         put("tmean", (ds["tmin"].values + ds["tmax"].values) / 2, "(tmin + tmax) / 2")
@@ -256,16 +262,25 @@ def derive_drivers(ds: xr.Dataset, names: Iterable[str]) -> xr.Dataset:
     if rolling:
         _need(ds, rolling[0], ("tmax", "vpd"))
         t_roll, p_roll, v_roll = edinburgh_rolling_means(
-            ds["deltat"].values, ds["doy_end"].values, ds["tmax"].values, ds["vpd"].values,
+            ds["deltat"].values,
+            ds["doy_end"].values,
+            ds["tmax"].values,
+            ds["vpd"].values,
             latitude_of(ds),
         )
         how = "Edinburgh R rolling means (30-day window)"
-        for name, values in (("tmin_21d", t_roll), ("photoperiod_21d", p_roll),
-                             ("vpd_21d", v_roll)):
+        for name, values in (
+            ("tmin_21d", t_roll),
+            ("photoperiod_21d", p_roll),
+            ("vpd_21d", v_roll),
+        ):
             if name in closure:
                 put(name, values, how)
-    for name, value in (("deforestation", 0.0), ("burned_area", 0.0),
-                        ("management", DEFAULT_MANAGEMENT)):
+    for name, value in (
+        ("deforestation", 0.0),
+        ("burned_area", 0.0),
+        ("management", DEFAULT_MANAGEMENT),
+    ):
         if name in closure:
             put(name, np.full(n, value), f"constant {value} (no source in the file)")
     return ds

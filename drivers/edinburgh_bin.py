@@ -63,9 +63,23 @@ _BLOCKS = (
 )
 #: stream -> 0-based column of its value (the standard deviation follows it)
 OBS_COLUMNS = {
-    "gpp": 0, "lai": 2, "nee": 4, "fire": 6, "reco": 8, "cfol": 10, "cwood": 12, "croot": 14,
-    "clit": 16, "som": 18, "cagb": 20, "fapar": 22, "ccoarseroot": 26, "cfolmax": 28,
-    "et": 30, "swe": 32, "nbe": 34,
+    "gpp": 0,
+    "lai": 2,
+    "nee": 4,
+    "fire": 6,
+    "reco": 8,
+    "cfol": 10,
+    "cwood": 12,
+    "croot": 14,
+    "clit": 16,
+    "som": 18,
+    "cagb": 20,
+    "fapar": 22,
+    "ccoarseroot": 26,
+    "cfolmax": 28,
+    "et": 30,
+    "swe": 32,
+    "nbe": 34,
 }
 _MAPPED = {c for v in OBS_COLUMNS.values() for c in (v, v + 1)}
 _EXTRA = tuple(j for j in range(N_OBS) if j not in _MAPPED)
@@ -84,8 +98,12 @@ def looks_like_edinburgh_bin(path) -> bool:
     except OSError:
         return False
     counts = head[2:5]
-    if not np.all(np.isfinite(counts)) or counts.min() < 1 or counts.max() > 1e9 \
-            or np.any(counts % 1):
+    if (
+        not np.all(np.isfinite(counts))
+        or counts.min() < 1
+        or counts.max() > 1e9
+        or np.any(counts % 1)
+    ):
         return False
     n, nomet, noobs = (int(c) for c in counts)
     return size // 8 - HEADER == n * (nomet + noobs)
@@ -121,20 +139,26 @@ def read_edinburgh_bin(path, *, start_year: int | None = None) -> xr.Dataset:
     except OSError as err:
         raise DriverError(f"{src}: cannot read ({err.strerror})") from None
     if len(raw) % 8:
-        raise DriverError(f"{src}: {len(raw)} bytes is not a whole number of float64 values "
-                          "(truncated?)")
+        raise DriverError(
+            f"{src}: {len(raw)} bytes is not a whole number of float64 values (truncated?)"
+        )
     values = np.frombuffer(raw, dtype="<f8")
     if values.size < HEADER:
-        raise DriverError(f"{src}: {values.size} values, fewer than the {HEADER}-value header "
-                          "(truncated?)")
+        raise DriverError(
+            f"{src}: {values.size} values, fewer than the {HEADER}-value header (truncated?)"
+        )
     counts = values[2:5]
     if not np.all(np.isfinite(counts)) or np.any(counts < 1) or np.any(counts % 1):
-        raise DriverError(f"{src}: header values 2-4 (N steps, n met, n obs) are "
-                          f"{counts.tolist()}; expected positive whole numbers")
+        raise DriverError(
+            f"{src}: header values 2-4 (N steps, n met, n obs) are "
+            f"{counts.tolist()}; expected positive whole numbers"
+        )
     n, nomet, noobs = (int(c) for c in counts)
     if (nomet, noobs) != (N_MET, N_OBS):
-        raise DriverError(f"{src}: header says {nomet} met and {noobs} observation columns; "
-                          f"this reader knows the {N_MET} + {N_OBS} layout")
+        raise DriverError(
+            f"{src}: header says {nomet} met and {noobs} observation columns; "
+            f"this reader knows the {N_MET} + {N_OBS} layout"
+        )
     body = values.size - HEADER
     if body != n * (nomet + noobs):
         raise DriverError(
@@ -150,8 +174,10 @@ def read_edinburgh_bin(path, *, start_year: int | None = None) -> xr.Dataset:
         bad = ~np.isfinite(metm[:, j]) | (metm[:, j] <= -9998)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DriverError(f"{src}: driver {name!r} (met column {j + 1}) is {metm[i, j]!r} "
-                              f"at step {i}; drivers may not be missing")
+            raise DriverError(
+                f"{src}: driver {name!r} (met column {j + 1}) is {metm[i, j]!r} "
+                f"at step {i}; drivers may not be missing"
+            )
     t = cal.from_doy_end(metm[:, 5], src, start_year, run_day=metm[:, 0])
     met = {}
     for j, (name, mul, div) in enumerate(EDINBURGH_COLUMNS):
@@ -168,7 +194,12 @@ def read_edinburgh_bin(path, *, start_year: int | None = None) -> xr.Dataset:
             obs_unc[stream] = missing_to_nan(obsm[:, j + 1])
             options[stream] = ObsOptions(error_type="gaussian")
     ds = make_pixel(
-        t.time, met, lat, obs=obs, obs_unc=obs_unc, obs_options=options,
+        t.time,
+        met,
+        lat,
+        obs=obs,
+        obs_unc=obs_unc,
+        obs_options=options,
         attrs={
             "source_file": src,
             "source_format": "edinburgh_bin",
@@ -180,11 +211,19 @@ def read_edinburgh_bin(path, *, start_year: int | None = None) -> xr.Dataset:
     )
     for name, lo, hi in _BLOCKS:
         ds[name] = (f"{name}_index", values[lo:hi].copy())
-    ds["bin_met"] = (("time", "bin_met_column"), metm.copy(),
-                     {"long_name": "met matrix as read (Fortran units), for byte-identical writing"})
-    ds["bin_obs_extra"] = (("time", "bin_obs_extra_column"), obsm[:, list(_EXTRA)].copy(),
-                           {"long_name": "observation columns this reader does not name",
-                            "columns_1based": np.array(_EXTRA) + 1})
+    ds["bin_met"] = (
+        ("time", "bin_met_column"),
+        metm.copy(),
+        {"long_name": "met matrix as read (Fortran units), for byte-identical writing"},
+    )
+    ds["bin_obs_extra"] = (
+        ("time", "bin_obs_extra_column"),
+        obsm[:, list(_EXTRA)].copy(),
+        {
+            "long_name": "observation columns this reader does not name",
+            "columns_1based": np.array(_EXTRA) + 1,
+        },
+    )
     for k, name in enumerate(_SOIL):
         value = float(values[11 + k])
         if value > -9998:
@@ -196,15 +235,21 @@ def read_edinburgh_bin(path, *, start_year: int | None = None) -> xr.Dataset:
 
 def _decode_priors(ds, values) -> None:
     pp, pu, pw = values[50:150], values[150:250], values[250:350]
-    priors = [ParameterPrior(i, float(pp[i]), float(pu[i]), "gaussian", float(pw[i]))
-              for i in range(100) if pp[i] > -9998 and pu[i] > -9998]
+    priors = [
+        ParameterPrior(i, float(pp[i]), float(pu[i]), "gaussian", float(pw[i]))
+        for i in range(100)
+        if pp[i] > -9998 and pu[i] > -9998
+    ]
     set_parameter_priors(ds, priors)
     op, ou, ow = values[350:400], values[400:450], values[450:500]
     for k in range(50):
         if op[k] > -9998:
             name = OTHER_PRIOR_NAMES.get(k, f"other_prior_{k + 1}")
-            set_constraint(ds, Constraint(name, float(op[k]), float(ou[k]), "gaussian",
-                                          weight=float(ow[k])), bin_slot=k)
+            set_constraint(
+                ds,
+                Constraint(name, float(op[k]), float(ou[k]), "gaussian", weight=float(ow[k])),
+                bin_slot=k,
+            )
 
 
 def write_edinburgh_bin(ds: xr.Dataset, path) -> None:
@@ -260,19 +305,30 @@ def write_edinburgh_bin(ds: xr.Dataset, path) -> None:
 
 def _encode_priors(ds, header, src) -> None:
     priors = parameter_priors(ds)
-    old = {p.index: p for p in
-           (ParameterPrior(i, float(header[50 + i]), float(header[150 + i]), "gaussian",
-                           float(header[250 + i]))
-            for i in range(100) if header[50 + i] > -9998 and header[150 + i] > -9998)}
+    old = {
+        p.index: p
+        for p in (
+            ParameterPrior(
+                i, float(header[50 + i]), float(header[150 + i]), "gaussian", float(header[250 + i])
+            )
+            for i in range(100)
+            if header[50 + i] > -9998 and header[150 + i] > -9998
+        )
+    }
     new = {p.index: p for p in priors}
     if new != old:
         header[50:250] = -9999.0
         for p in priors:
             if not 0 <= p.index < 100 or p.kind != "gaussian":
-                raise DriverError(f"{src}: parameter prior {p} does not fit an Edinburgh .bin "
-                                  "(100 Gaussian slots)")
+                raise DriverError(
+                    f"{src}: parameter prior {p} does not fit an Edinburgh .bin "
+                    "(100 Gaussian slots)"
+                )
             header[50 + p.index], header[150 + p.index], header[250 + p.index] = (
-                p.value, p.unc, p.weight)
+                p.value,
+                p.unc,
+                p.weight,
+            )
     for name, c in constraints(ds).items():
         attrs = ds[f"constraint_{name}"].attrs
         if "bin_slot" in attrs:
@@ -286,5 +342,4 @@ def _encode_priors(ds, header, src) -> None:
             header[350 + k], header[400 + k], header[450 + k] = c.value, c.unc, c.weight
 
 
-__all__ = ["read_edinburgh_bin", "write_edinburgh_bin", "looks_like_edinburgh_bin",
-           "driver_attrs"]
+__all__ = ["read_edinburgh_bin", "write_edinburgh_bin", "looks_like_edinburgh_bin", "driver_attrs"]

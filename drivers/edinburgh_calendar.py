@@ -102,7 +102,9 @@ def from_doy_end(doy_end, src: str, start_year: int | None = None, run_day=None)
         deltat = np.diff(run_day, prepend=0.0)
     else:
         year = _year_index(doy_end)
-        length = np.array([366.0 if calendar.isleap(year0 + y) else 365.0 for y in range(year[-1] + 1)])
+        length = np.array(
+            [366.0 if calendar.isleap(year0 + y) else 365.0 for y in range(year[-1] + 1)]
+        )
         deltat = np.diff(doy_end, prepend=0.0)
         wrap = np.flatnonzero(np.diff(doy_end) < 0) + 1
         deltat[wrap] = doy_end[wrap] + length[year[wrap] - 1] - doy_end[wrap - 1]
@@ -134,8 +136,9 @@ def from_mid_step(day, doy, src: str, start_year: int | None = None) -> Edinburg
     if np.allclose(step, step[0], rtol=1e-9, atol=0):
         deltat = np.full(day.size, step[0])
     else:
-        edges = np.concatenate([[day[0] - step[0] / 2], (day[:-1] + day[1:]) / 2,
-                                [day[-1] + step[-1] / 2]])
+        edges = np.concatenate(
+            [[day[0] - step[0] / 2], (day[:-1] + day[1:]) / 2, [day[-1] + step[-1] / 2]]
+        )
         deltat = np.diff(edges)
     year0 = 2001 if start_year is None else int(start_year)
     how = "given" if start_year is not None else "assumed (mid-step run days carry no year)"

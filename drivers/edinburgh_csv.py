@@ -87,9 +87,22 @@ OBS_PREFIXES = {
 }
 #: the 16 columns of the driver table, in the Fortran's order
 TABLE_COLUMNS = (
-    "run_day", "mint_C", "maxt_C", "swrad_MJm2day", "co2_ppm", "doy", "precip_kgm2s",
-    "deforestation_fraction", "burnt_area_fraction", "mint_21day", "dayl_21day", "vpd_21day",
-    "management_type", "avgTemp_C", "wind_spd_ms", "vpd_Pa",
+    "run_day",
+    "mint_C",
+    "maxt_C",
+    "swrad_MJm2day",
+    "co2_ppm",
+    "doy",
+    "precip_kgm2s",
+    "deforestation_fraction",
+    "burnt_area_fraction",
+    "mint_21day",
+    "dayl_21day",
+    "vpd_21day",
+    "management_type",
+    "avgTemp_C",
+    "wind_spd_ms",
+    "vpd_Pa",
 )
 
 
@@ -112,8 +125,11 @@ def site_files(path) -> tuple[Path, Path | None, Path | None]:
         met = path.with_name(name)
     if not met.is_file():
         raise DriverError(f"{met}: no such met file")
-    stem = met.name[: -len("_timeseries_met.csv")] if met.name.endswith("_timeseries_met.csv") \
+    stem = (
+        met.name[: -len("_timeseries_met.csv")]
+        if met.name.endswith("_timeseries_met.csv")
         else met.stem
+    )
     obs = met.with_name(f"{stem}_timeseries_obs.csv")
     init = met.with_name(f"{stem}_initial_obs.csv")
     return met, obs if obs.is_file() else None, init if init.is_file() else None
@@ -149,7 +165,7 @@ def _obs_columns(header: list[str], values: np.ndarray, src: str):
     for j, col in enumerate(header):
         for prefix, stream in sorted(OBS_PREFIXES.items(), key=lambda kv: -len(kv[0])):
             if col == prefix or col.startswith(prefix + "_"):
-                rest = col[len(prefix):]
+                rest = col[len(prefix) :]
                 if rest.startswith("_unc_") or rest == "_unc":
                     unc[stream] = missing_to_nan(values[:, j])
                 elif "_obs_unc" in rest or "_mod_unc" in rest:
@@ -160,8 +176,14 @@ def _obs_columns(header: list[str], values: np.ndarray, src: str):
     return {s: (obs[s], unc.get(s)) for s in obs}
 
 
-def read_edinburgh_site(path, *, start_year: int | None = None, latitude: float | None = None,
-                        longitude: float | None = None, policy="edinburgh") -> xr.Dataset:
+def read_edinburgh_site(
+    path,
+    *,
+    start_year: int | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    policy="edinburgh",
+) -> xr.Dataset:
     """Read an Edinburgh site (met, obs and initial-conditions CSVs) into a pixel dataset.
 
     Parameters
@@ -200,7 +222,9 @@ def read_edinburgh_site(path, *, start_year: int | None = None, latitude: float 
     col = {h: values[:, j] for j, h in enumerate(header)}
     latitude, longitude, where = site_position(met_path, meta, latitude, longitude)
     if latitude is None:
-        raise DriverError(f"{src}: no latitude: pass latitude=..., or add a '# latitude: <deg>' line")
+        raise DriverError(
+            f"{src}: no latitude: pass latitude=..., or add a '# latitude: <deg>' line"
+        )
     check_latitude(float(latitude), src)
 
     if "doy" not in col:
@@ -217,23 +241,27 @@ def read_edinburgh_site(path, *, start_year: int | None = None, latitude: float 
             bad = ~np.isfinite(series) | (series <= -9998)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise DriverError(f"{src}: column {name!r} is missing ({series[i]!r}) at row {i}; "
-                                  "drivers may not be missing")
+                raise DriverError(
+                    f"{src}: column {name!r} is missing ({series[i]!r}) at row {i}; "
+                    "drivers may not be missing"
+                )
             if driver in _FLOORED:
                 series = np.maximum(0.0, series)
             target = _canonical(driver)
             met[driver] = convert(series, units, target) if units != target else series.copy()
     for required in ("tmin", "tmax", "swrad", "co2", "precip"):
         if required not in met:
-            raise DriverError(f"{src}: no column for driver {required!r} "
-                              f"(accepted: {', '.join(k for k, v in MET_COLUMNS.items() if v[0] == required)})")
+            raise DriverError(
+                f"{src}: no column for driver {required!r} "
+                f"(accepted: {', '.join(k for k, v in MET_COLUMNS.items() if v[0] == required)})"
+            )
 
     obs, obs_unc, options = {}, {}, {}
     if obs_path is not None:
         oheader, ovalues, _ = read_table(obs_path)
         if ovalues.shape[0] != n:
             raise DriverError(f"{obs_path}: {ovalues.shape[0]} rows, but the met file has {n}")
-        ocol = dict(zip(oheader, ovalues.T))
+        ocol = dict(zip(oheader, ovalues.T, strict=True))
         if "doy" in ocol:
             diff = np.flatnonzero(ocol["doy"] != col["doy"])
             if diff.size:
@@ -247,8 +275,9 @@ def read_edinburgh_site(path, *, start_year: int | None = None, latitude: float 
             if name in ocol and MET_COLUMNS[name][0] not in met:
                 met[MET_COLUMNS[name][0]] = np.nan_to_num(missing_to_nan(ocol[name]), nan=0.0)
 
-    ds = _assemble(t, met, latitude, longitude, obs, obs_unc, options, src, met_path,
-                   "edinburgh_site")
+    ds = _assemble(
+        t, met, latitude, longitude, obs, obs_unc, options, src, met_path, "edinburgh_site"
+    )
     ds.attrs["position_source"] = where
     if init_path is not None:
         _read_initial(ds, init_path)
@@ -272,8 +301,11 @@ def _assemble(t, met, latitude, longitude, obs, obs_unc, options, src, path, fmt
     drivers = dict(met)
     drivers.update(deltat=t.deltat, run_day=t.run_day, doy_end=t.doy_end, doy=t.doy)
     derived = {}
-    for name, value in (("deforestation", 0.0), ("burned_area", 0.0),
-                        ("management", DEFAULT_MANAGEMENT)):
+    for name, value in (
+        ("deforestation", 0.0),
+        ("burned_area", 0.0),
+        ("management", DEFAULT_MANAGEMENT),
+    ):
         if name not in drivers:
             drivers[name] = np.full(n, value)
             derived[name] = f"constant {value} (no source in the files; Edinburgh R default)"
@@ -282,20 +314,26 @@ def _assemble(t, met, latitude, longitude, obs, obs_unc, options, src, path, fmt
         derived["tmean"] = "(tmin + tmax) / 2 (the files give no mean temperature)"
     missing_roll = [k for k in ("tmin_21d", "photoperiod_21d", "vpd_21d") if k not in drivers]
     if missing_roll and "vpd" in drivers:
-        rolls = edinburgh_rolling_means(t.deltat, t.doy_end, drivers["tmax"], drivers["vpd"],
-                                        float(latitude))
-        for name, values in zip(("tmin_21d", "photoperiod_21d", "vpd_21d"), rolls):
+        rolls = edinburgh_rolling_means(
+            t.deltat, t.doy_end, drivers["tmax"], drivers["vpd"], float(latitude)
+        )
+        for name, values in zip(("tmin_21d", "photoperiod_21d", "vpd_21d"), rolls, strict=True):
             if name in missing_roll:
                 drivers[name] = values
                 derived[name] = "Edinburgh R rolling means (30-day window)"
     ds = make_pixel(
-        t.time, drivers, float(latitude),
+        t.time,
+        drivers,
+        float(latitude),
         longitude=float("nan") if longitude is None else float(longitude),
-        obs=obs, obs_unc=obs_unc, obs_options=options,
+        obs=obs,
+        obs_unc=obs_unc,
+        obs_options=options,
         attrs={
             "source_file": src,
             "source_format": fmt,
-            "pixel_id": path.name.split("_timeseries")[0] if "_timeseries" in path.name
+            "pixel_id": path.name.split("_timeseries")[0]
+            if "_timeseries" in path.name
             else path.parent.name or path.stem,
             "start_year": t.start_year,
             "start_year_source": t.start_year_source,
@@ -310,24 +348,32 @@ def _read_initial(ds: xr.Dataset, path: Path) -> None:
     header, values, _ = read_table(path)
     if values.shape[0] < 1:
         raise DriverError(f"{path}: no data row")
-    row = dict(zip(header, values[0]))
-    for key, name in (("top_sand_initial_percent", "sand_top"),
-                      ("bot_sand_initial_percent", "sand_bottom"),
-                      ("top_clay_initial_percent", "clay_top"),
-                      ("bot_clay_initial_percent", "clay_bottom")):
+    row = dict(zip(header, values[0], strict=True))
+    for key, name in (
+        ("top_sand_initial_percent", "sand_top"),
+        ("bot_sand_initial_percent", "sand_bottom"),
+        ("top_clay_initial_percent", "clay_top"),
+        ("bot_clay_initial_percent", "clay_bottom"),
+    ):
         if key in row and np.isfinite(row[key]) and row[key] > -9998:
             ds[name] = ((), float(row[key]), driver_attrs(name))
     value = row.get("Csom_initial_gCm2", np.nan)
     if np.isfinite(value) and value > -9998:
         unc = row.get("Csom_initial_unc_gCm2", np.nan)
         unc = float(unc) if np.isfinite(unc) and unc > -9998 else float("nan")
-        set_constraint(ds, Constraint("initial_som", float(value), unc, "gaussian"),
-                       source_file=str(path))
+        set_constraint(
+            ds, Constraint("initial_som", float(value), unc, "gaussian"), source_file=str(path)
+        )
 
 
-def read_edinburgh_drivers(path, *, latitude: float | None = None,
-                           longitude: float | None = None, start_year: int | None = None,
-                           policy=None) -> xr.Dataset:
+def read_edinburgh_drivers(
+    path,
+    *,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    start_year: int | None = None,
+    policy=None,
+) -> xr.Dataset:
     """Read an Edinburgh 16-driver table (and ``observations.csv`` beside it).
 
     Parameters
@@ -354,11 +400,15 @@ def read_edinburgh_drivers(path, *, latitude: float | None = None,
         bad = ~np.isfinite(col[name]) | (col[name] <= -9998)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DriverError(f"{src}: column {name!r} is missing ({col[name][i]!r}) at row {i}; "
-                              "drivers may not be missing")
+            raise DriverError(
+                f"{src}: column {name!r} is missing ({col[name][i]!r}) at row {i}; "
+                "drivers may not be missing"
+            )
     latitude, longitude, where = site_position(path, meta, latitude, longitude)
     if latitude is None:
-        raise DriverError(f"{src}: no latitude: pass latitude=..., or add a '# latitude: <deg>' line")
+        raise DriverError(
+            f"{src}: no latitude: pass latitude=..., or add a '# latitude: <deg>' line"
+        )
     check_latitude(float(latitude), src)
     t = cal.from_doy_end(col["doy"], src, start_year, run_day=col["run_day"])
     met = {}
@@ -373,15 +423,17 @@ def read_edinburgh_drivers(path, *, latitude: float | None = None,
     if obs_path.is_file():
         oheader, ovalues, _ = read_table(obs_path)
         if ovalues.shape[0] != values.shape[0]:
-            raise DriverError(f"{obs_path}: {ovalues.shape[0]} rows, but {src} has "
-                              f"{values.shape[0]}")
+            raise DriverError(
+                f"{obs_path}: {ovalues.shape[0]} rows, but {src} has {values.shape[0]}"
+            )
         for stream, (o, u) in _obs_columns(oheader, ovalues, str(obs_path)).items():
             obs[stream] = o
             options[stream] = ObsOptions()
             if u is not None:
                 obs_unc[stream] = u
-    ds = _assemble(t, met, latitude, longitude, obs, obs_unc, options, src, path,
-                   "edinburgh_drivers")
+    ds = _assemble(
+        t, met, latitude, longitude, obs, obs_unc, options, src, path, "edinburgh_drivers"
+    )
     ds.attrs["position_source"] = where
     check_drivers(ds)
     if policy is not None:

@@ -45,27 +45,61 @@ def _formats() -> tuple[Format, ...]:
     from . import cbf, cbf_netcdf, edinburgh_bin, edinburgh_csv, gridded, site
 
     return (
-        Format("cbf", "JPL binary CBF (CARDAMOM v2.2, FluxVal)", cbf.looks_like_cbf, cbf.read_cbf,
-               cbf.write_cbf),
-        Format("edinburgh_bin", "Edinburgh CARDAMOM binary input (.bin)",
-               edinburgh_bin.looks_like_edinburgh_bin, edinburgh_bin.read_edinburgh_bin,
-               edinburgh_bin.write_edinburgh_bin, ("start_year",)),
-        Format("grid", "gridded netCDF met / observation cubes (lat, lon, time)",
-               gridded.looks_like_grid, gridded.open_grid, None,
-               ("obs", "chunks", "required", "mask")),
-        Format("cbf_netcdf", "JPL netCDF CBF (CARDAMOM v3; daily FLUXNET CBF-style files)",
-               cbf_netcdf.looks_like_cbf_netcdf, cbf_netcdf.read_cbf_netcdf,
-               cbf_netcdf.write_cbf_netcdf),
-        Format("edinburgh_drivers", "Edinburgh 16-driver table (drivers.csv, observations.csv)",
-               edinburgh_csv.looks_like_driver_table, edinburgh_csv.read_edinburgh_drivers, None,
-               ("latitude", "longitude", "start_year", "policy")),
-        Format("edinburgh_site", "Edinburgh site CSVs (<SITE>_timeseries_met/obs.csv, "
-               "<SITE>_initial_obs.csv) or their folder",
-               edinburgh_csv.looks_like_site_met, edinburgh_csv.read_edinburgh_site, None,
-               ("latitude", "longitude", "start_year", "policy")),
-        Format("site_csv", "a user's site CSV with named columns and declared units",
-               site.looks_like_site_csv, site.read_site_csv, None,
-               ("units", "latitude", "longitude", "pixel_id")),
+        Format(
+            "cbf",
+            "JPL binary CBF (CARDAMOM v2.2, FluxVal)",
+            cbf.looks_like_cbf,
+            cbf.read_cbf,
+            cbf.write_cbf,
+        ),
+        Format(
+            "edinburgh_bin",
+            "Edinburgh CARDAMOM binary input (.bin)",
+            edinburgh_bin.looks_like_edinburgh_bin,
+            edinburgh_bin.read_edinburgh_bin,
+            edinburgh_bin.write_edinburgh_bin,
+            ("start_year",),
+        ),
+        Format(
+            "grid",
+            "gridded netCDF met / observation cubes (lat, lon, time)",
+            gridded.looks_like_grid,
+            gridded.open_grid,
+            None,
+            ("obs", "chunks", "required", "mask"),
+        ),
+        Format(
+            "cbf_netcdf",
+            "JPL netCDF CBF (CARDAMOM v3; daily FLUXNET CBF-style files)",
+            cbf_netcdf.looks_like_cbf_netcdf,
+            cbf_netcdf.read_cbf_netcdf,
+            cbf_netcdf.write_cbf_netcdf,
+        ),
+        Format(
+            "edinburgh_drivers",
+            "Edinburgh 16-driver table (drivers.csv, observations.csv)",
+            edinburgh_csv.looks_like_driver_table,
+            edinburgh_csv.read_edinburgh_drivers,
+            None,
+            ("latitude", "longitude", "start_year", "policy"),
+        ),
+        Format(
+            "edinburgh_site",
+            "Edinburgh site CSVs (<SITE>_timeseries_met/obs.csv, "
+            "<SITE>_initial_obs.csv) or their folder",
+            edinburgh_csv.looks_like_site_met,
+            edinburgh_csv.read_edinburgh_site,
+            None,
+            ("latitude", "longitude", "start_year", "policy"),
+        ),
+        Format(
+            "site_csv",
+            "a user's site CSV with named columns and declared units",
+            site.looks_like_site_csv,
+            site.read_site_csv,
+            None,
+            ("units", "latitude", "longitude", "pixel_id"),
+        ),
     )
 
 

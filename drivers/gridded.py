@@ -103,15 +103,18 @@ class PixelGrid:
         bad = ~np.isfinite(self.latitudes) | (np.abs(self.latitudes) > 90)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DriverError(f"{self.path}: latitude {float(self.latitudes[i])!r} at index {i} is "
-                              "outside [-90, 90] (are latitude and longitude swapped?)")
+            raise DriverError(
+                f"{self.path}: latitude {float(self.latitudes[i])!r} at index {i} is "
+                "outside [-90, 90] (are latitude and longitude swapped?)"
+            )
         self.time = _time_values(ds, self.path)
         self.required = tuple(required)
         self._drivers = self._find_drivers()
         missing = [d for d in self.required if d not in self._drivers]
         if missing:
-            raise DriverError(f"{self.path}: no variable for required driver(s) "
-                              f"{', '.join(map(repr, missing))}")
+            raise DriverError(
+                f"{self.path}: no variable for required driver(s) {', '.join(map(repr, missing))}"
+            )
         self._obs = self._find_obs()
         self._mask_mode = mask
         self._land = None
@@ -120,8 +123,9 @@ class PixelGrid:
     @staticmethod
     def _open(path: Path, chunks):
         try:
-            return xr.open_dataset(path, engine="netcdf4", decode_times=False, chunks=chunks,
-                                   mask_and_scale=True)
+            return xr.open_dataset(
+                path, engine="netcdf4", decode_times=False, chunks=chunks, mask_and_scale=True
+            )
         except (OSError, ValueError) as err:
             raise DriverError(f"{path}: cannot open as netCDF ({err})") from None
 
@@ -178,8 +182,9 @@ class PixelGrid:
             ds, var, _ = self._drivers[name]
             da = ds[var].transpose(self.time_dim, self.lat_dim, self.lon_dim)
             for a in range(0, nlat, rows):
-                block = np.asarray(da.isel({self.lat_dim: slice(a, a + rows)}).values,
-                                   dtype=np.float64)
+                block = np.asarray(
+                    da.isel({self.lat_dim: slice(a, a + rows)}).values, dtype=np.float64
+                )
                 ok = np.all(np.isfinite(block) & (block > -9998), axis=0)
                 land[a : a + rows] &= ok
         return land
@@ -195,8 +200,10 @@ class PixelGrid:
     def pixels(self) -> list[tuple[str, float, float]]:
         """``(pixel_id, latitude, longitude)`` of each valid land pixel, row by row."""
         i, j = self.cells
-        return [(f"{k:05d}", float(self.latitudes[a]), float(self.longitudes[b]))
-                for k, (a, b) in enumerate(zip(i, j))]
+        return [
+            (f"{k:05d}", float(self.latitudes[a]), float(self.longitudes[b]))
+            for k, (a, b) in enumerate(zip(i, j, strict=True))
+        ]
 
     def __len__(self) -> int:
         return int(self.land.sum())
@@ -210,8 +217,10 @@ class PixelGrid:
         a = int(np.argmin(np.abs(self.latitudes - latitude)))
         b = int(np.argmin(np.abs(self.longitudes - longitude)))
         if not self.land[a, b]:
-            raise DriverError(f"{self.path}: cell ({self.latitudes[a]}, {self.longitudes[b]}) "
-                              "nearest to the position given is not a valid land pixel")
+            raise DriverError(
+                f"{self.path}: cell ({self.latitudes[a]}, {self.longitudes[b]}) "
+                "nearest to the position given is not a valid land pixel"
+            )
         return int(np.count_nonzero(self.land.ravel()[: a * self.longitudes.size + b]))
 
     def pixel(self, key) -> xr.Dataset:
@@ -244,10 +253,19 @@ class PixelGrid:
             except ValueError:
                 options[stream] = ObsOptions()
         pixel = make_pixel(
-            self.time, met, self.latitudes[a], longitude=self.longitudes[b], obs=obs,
-            obs_unc=obs_unc, obs_options=options,
-            attrs={"source_file": src, "source_format": "grid", "pixel_id": f"{key % len(i):05d}",
-                   "grid_index": np.array([a, b])},
+            self.time,
+            met,
+            self.latitudes[a],
+            longitude=self.longitudes[b],
+            obs=obs,
+            obs_unc=obs_unc,
+            obs_options=options,
+            attrs={
+                "source_file": src,
+                "source_format": "grid",
+                "pixel_id": f"{key % len(i):05d}",
+                "grid_index": np.array([a, b]),
+            },
         )
         check_drivers(pixel)
         return pixel
@@ -273,8 +291,9 @@ def _time_values(ds, path) -> np.ndarray:
     if not m:
         raise DriverError(f"{path}: time units {units!r}; expected 'days since YYYY-MM-DD'")
     y, mo, d = (int(x) for x in m.group(1).split("-"))
-    origin = float((np.datetime64(f"{y:04d}-{mo:02d}-{d:02d}") - np.datetime64("2001-01-01"))
-                   .astype(int))
+    origin = float(
+        (np.datetime64(f"{y:04d}-{mo:02d}-{d:02d}") - np.datetime64("2001-01-01")).astype(int)
+    )
     return np.asarray(values, dtype=np.float64) + origin
 
 

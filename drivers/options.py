@@ -105,9 +105,7 @@ class ObsOptions:
         if self.aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation {self.aggregation!r} is not one of {AGGREGATIONS}")
         if self.normalisation not in NORMALISATIONS:
-            raise ValueError(
-                f"normalisation {self.normalisation!r} is not one of {NORMALISATIONS}"
-            )
+            raise ValueError(f"normalisation {self.normalisation!r} is not one of {NORMALISATIONS}")
 
     def to_attrs(self) -> dict:
         """Attributes for ``<stream>_obs`` (unset options are left out)."""
@@ -296,6 +294,7 @@ def parameter_priors(ds: xr.Dataset) -> list[ParameterPrior]:
             ds["prior_unc"].values,
             ds["prior_kind"].values,
             ds["prior_weight"].values,
+            strict=True,
         )
     ]
 
@@ -303,8 +302,7 @@ def parameter_priors(ds: xr.Dataset) -> list[ParameterPrior]:
 def set_parameter_priors(ds: xr.Dataset, priors) -> None:
     """Store ``priors`` (iterable of :class:`ParameterPrior`) in ``ds`` (in place)."""
     priors = list(priors)
-    for name in ("prior_parameter_index", "prior_value", "prior_unc", "prior_kind",
-                 "prior_weight"):
+    for name in ("prior_parameter_index", "prior_value", "prior_unc", "prior_kind", "prior_weight"):
         if name in ds:
             del ds[name]
     if not priors:
@@ -324,8 +322,11 @@ def set_parameter_priors(ds: xr.Dataset, priors) -> None:
         np.array([p.unc for p in priors], dtype=np.float64),
         {"long_name": "prior standard deviation (gaussian) or factor (lognormal)"},
     )
-    ds["prior_kind"] = ("prior", np.array([p.kind for p in priors], dtype=object),
-                        {"long_name": "gaussian or lognormal"})
+    ds["prior_kind"] = (
+        "prior",
+        np.array([p.kind for p in priors], dtype=object),
+        {"long_name": "gaussian or lognormal"},
+    )
     ds["prior_weight"] = (
         "prior",
         np.array([p.weight for p in priors], dtype=np.float64),

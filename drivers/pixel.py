@@ -111,9 +111,12 @@ def make_pixel(
         data[f"{name}_obs_unc"] = (
             "time",
             missing_to_nan(values),
-            {"long_name": f"uncertainty of observed {name}", "units": OBS_UNITS.get(name, "1"),
-             "comment": "standard deviation (gaussian), factor (lognormal) or fraction "
-             "(relative), as the stream's error_type says"},
+            {
+                "long_name": f"uncertainty of observed {name}",
+                "units": OBS_UNITS.get(name, "1"),
+                "comment": "standard deviation (gaussian), factor (lognormal) or fraction "
+                "(relative), as the stream's error_type says",
+            },
         )
     coords = {
         "time": ("time", time, _driver_attrs("time")),

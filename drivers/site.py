@@ -112,16 +112,18 @@ def _time_axis(dates: list[str] | None, time: np.ndarray | None, time_units: str
         try:
             days = np.array([np.datetime64(d[:10], "D") for d in dates])
         except ValueError as err:
-            raise DriverError(f"{src}: column 'date': {err} (expected YYYY-MM or YYYY-MM-DD)") \
-                from None
+            raise DriverError(
+                f"{src}: column 'date': {err} (expected YYYY-MM or YYYY-MM-DD)"
+            ) from None
         time = (days - np.datetime64("2001-01-01")).astype(float)
     else:
         origin = 0.0
         if time_units:
             m = re.match(r"\s*days?\s+since\s+(\d{4}-\d{2}-\d{2})", time_units)
             if not m:
-                raise DriverError(f"{src}: time units {time_units!r}; expected 'days since "
-                                  "YYYY-MM-DD'")
+                raise DriverError(
+                    f"{src}: time units {time_units!r}; expected 'days since YYYY-MM-DD'"
+                )
             origin = float((np.datetime64(m.group(1)) - np.datetime64("2001-01-01")).astype(int))
         time = np.asarray(time, dtype=np.float64) + origin
     step = np.diff(time)
@@ -130,9 +132,19 @@ def _time_axis(dates: list[str] | None, time: np.ndarray | None, time_units: str
     return time, deltat, number, number + deltat - 1.0
 
 
-def from_columns(columns: Mapping[str, tuple[np.ndarray, str | None]], *, latitude, longitude=None,
-                 dates=None, time=None, time_units=None, src="<in-memory table>",
-                 pixel_id="site", fmt="site_table", position_source="given") -> xr.Dataset:
+def from_columns(
+    columns: Mapping[str, tuple[np.ndarray, str | None]],
+    *,
+    latitude,
+    longitude=None,
+    dates=None,
+    time=None,
+    time_units=None,
+    src="<in-memory table>",
+    pixel_id="site",
+    fmt="site_table",
+    position_source="given",
+) -> xr.Dataset:
     """Assemble a pixel from named columns ``{name: (values, declared units or None)}``.
 
     The common core of :func:`read_site_csv` and :func:`from_dataset`.
@@ -170,7 +182,7 @@ def from_columns(columns: Mapping[str, tuple[np.ndarray, str | None]], *, latitu
             f"{src}: missing required driver column(s) {', '.join(map(repr, missing))} "
             f"(accepted names: {'; '.join(f'{d}: ' + ', '.join(ALIASES[d]) for d in missing)})"
         )
-    for key, (values, units) in columns.items():
+    for key, (values, _) in columns.items():
         name = key.lower()
         if key in used or name in ("date", "time"):
             continue
@@ -184,19 +196,27 @@ def from_columns(columns: Mapping[str, tuple[np.ndarray, str | None]], *, latitu
     met["deltat"] = deltat
     met["doy_end"] = doy_end
     ds = make_pixel(
-        time, met, float(latitude),
+        time,
+        met,
+        float(latitude),
         longitude=math.nan if longitude is None else float(longitude),
-        obs=obs, obs_unc={k: v for k, v in obs_unc.items() if k in obs},
+        obs=obs,
+        obs_unc={k: v for k, v in obs_unc.items() if k in obs},
         obs_options={k: ObsOptions() for k in obs},
-        attrs={"source_file": src, "source_format": fmt, "pixel_id": pixel_id,
-               "position_source": position_source},
+        attrs={
+            "source_file": src,
+            "source_format": fmt,
+            "pixel_id": pixel_id,
+            "position_source": position_source,
+        },
     )
     check_drivers(ds)
     return ds
 
 
-def read_site_csv(path, *, units: Mapping[str, str] | None = None, latitude=None, longitude=None,
-                  pixel_id=None) -> xr.Dataset:
+def read_site_csv(
+    path, *, units: Mapping[str, str] | None = None, latitude=None, longitude=None, pixel_id=None
+) -> xr.Dataset:
     """Read a user's site CSV (see the module docstring for the layout).
 
     Parameters
@@ -236,13 +256,28 @@ def read_site_csv(path, *, units: Mapping[str, str] | None = None, latitude=None
     if dates is None and time is None:
         raise DriverError(f"{src}: no 'date' or 'time' column")
     lat, lon, where = site_position(path, meta, latitude, longitude)
-    return from_columns(columns, latitude=lat, longitude=lon, dates=dates, time=time,
-                        time_units=time_units, src=src, pixel_id=pixel_id or path.stem,
-                        fmt="site_csv", position_source=where)
+    return from_columns(
+        columns,
+        latitude=lat,
+        longitude=lon,
+        dates=dates,
+        time=time,
+        time_units=time_units,
+        src=src,
+        pixel_id=pixel_id or path.stem,
+        fmt="site_csv",
+        position_source=where,
+    )
 
 
-def from_dataset(data: xr.Dataset, *, units: Mapping[str, str] | None = None, latitude=None,
-                 longitude=None, pixel_id=None) -> xr.Dataset:
+def from_dataset(
+    data: xr.Dataset,
+    *,
+    units: Mapping[str, str] | None = None,
+    latitude=None,
+    longitude=None,
+    pixel_id=None,
+) -> xr.Dataset:
     """Convert a user's xarray Dataset (variables on one time dimension) into a pixel.
 
     Units come from each variable's ``units`` attribute unless given in ``units``. The time
@@ -254,7 +289,9 @@ def from_dataset(data: xr.Dataset, *, units: Mapping[str, str] | None = None, la
     src = str(data.attrs.get("source_file", "<xarray.Dataset>"))
     dims = [d for d in data.dims if d in ("time", "date")] or list(data.dims)
     if len(dims) != 1 and "time" not in data.dims:
-        raise DriverError(f"{src}: expected variables on one time dimension, got {tuple(data.dims)}")
+        raise DriverError(
+            f"{src}: expected variables on one time dimension, got {tuple(data.dims)}"
+        )
     tdim = dims[0]
     tvals = data[tdim].values
     dates = time = time_units = None
@@ -282,7 +319,15 @@ def from_dataset(data: xr.Dataset, *, units: Mapping[str, str] | None = None, la
 
     lat = latitude if latitude is not None else scalar("latitude", "lat")
     lon = longitude if longitude is not None else scalar("longitude", "lon")
-    return from_columns(columns, latitude=lat, longitude=lon, dates=dates, time=time,
-                        time_units=time_units, src=src,
-                        pixel_id=pixel_id or str(data.attrs.get("pixel_id", "site")),
-                        fmt="xarray", position_source="given" if latitude is not None else "dataset")
+    return from_columns(
+        columns,
+        latitude=lat,
+        longitude=lon,
+        dates=dates,
+        time=time,
+        time_units=time_units,
+        src=src,
+        pixel_id=pixel_id or str(data.attrs.get("pixel_id", "site")),
+        fmt="xarray",
+        position_source="given" if latitude is not None else "dataset",
+    )

@@ -53,8 +53,11 @@ def readme_position(path: Path):
     if not readme.is_file():
         return None
     text = readme.read_text(errors="replace")
-    m = re.search(r"\blat(?:itude)?\s*[:=]?\s*(-?\d+(?:\.\d+)?)\s*,\s*lon(?:gitude)?\s*[:=]?\s*"
-                  r"(-?\d+(?:\.\d+)?)", text)
+    m = re.search(
+        r"\blat(?:itude)?\s*[:=]?\s*(-?\d+(?:\.\d+)?)\s*,\s*lon(?:gitude)?\s*[:=]?\s*"
+        r"(-?\d+(?:\.\d+)?)",
+        text,
+    )
     return (float(m.group(1)), float(m.group(2))) if m else None
 
 
@@ -73,7 +76,11 @@ def site_position(path, meta=None, latitude=None, longitude=None):
             return float(meta[key]), lon if longitude is None else longitude, "file header"
     found = readme_position(path)
     if found is not None:
-        return found[0], found[1] if longitude is None else longitude, f"{path.with_name('README.md')}"
+        return (
+            found[0],
+            found[1] if longitude is None else longitude,
+            f"{path.with_name('README.md')}",
+        )
     hit = fluxnet_position(path.name, path.parent.name)
     if hit is not None:
         lat, lon, site = hit

@@ -31,8 +31,14 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 import xarray as xr
 
-from .options import ObsOptions, constraints, get_obs_options, obs_streams, set_constraint, \
-    set_obs_options
+from .options import (
+    ObsOptions,
+    constraints,
+    get_obs_options,
+    obs_streams,
+    set_constraint,
+    set_obs_options,
+)
 
 
 @dataclass(frozen=True)
@@ -83,8 +89,9 @@ class FireRule(StreamRule):
         valid = np.isfinite(obs)
         u = np.where(np.isfinite(unc) & (unc > 0), unc, self.default_unc)
         mean = np.mean(obs[valid]) if valid.any() else 0.0
-        sd = np.maximum(self.relative_structural * mean,
-                        np.maximum(self.minimum, np.minimum(obs, u)))
+        sd = np.maximum(
+            self.relative_structural * mean, np.maximum(self.minimum, np.minimum(obs, u))
+        )
         return np.where(valid, sd, np.nan)
 
 
@@ -95,8 +102,9 @@ EDINBURGH_STREAM_RULES: dict[str, StreamRule] = {
     "gpp": StreamRule(0.74, floor=1.0, aggregation="annual_anomaly"),
     "reco": StreamRule(0.74, floor=1.0),
     "nee": StreamRule(0.58, relative_structural=0.0, absolute_structural=1.0),
-    "nbe": StreamRule(1.0, relative_structural=0.0, absolute_structural=1.0,
-                      aggregation="annual_anomaly"),
+    "nbe": StreamRule(
+        1.0, relative_structural=0.0, absolute_structural=1.0, aggregation="annual_anomaly"
+    ),
     "fire": FireRule(0.1, aggregation="annual_anomaly"),
     "et": StreamRule(0.77, floor=1.0),
     "cwood": StreamRule(0.25, default_relative=True, floor=100.0),
@@ -147,10 +155,14 @@ class UncertaintyPolicy:
                     del ds[unc_name]
             else:
                 units = ds[f"{stream}_obs"].attrs.get("units", "1")
-                ds[unc_name] = ("time", unc, {
-                    "long_name": f"uncertainty of observed {stream} ({self.name} rules)",
-                    "units": units,
-                })
+                ds[unc_name] = (
+                    "time",
+                    unc,
+                    {
+                        "long_name": f"uncertainty of observed {stream} ({self.name} rules)",
+                        "units": units,
+                    },
+                )
             set_obs_options(ds, stream, options)
         ds.attrs["uncertainty_policy"] = self.describe()
         return ds
@@ -205,8 +217,9 @@ class EdinburghRules(UncertaintyPolicy):
         if isinstance(rule, FireRule):
             ds[f"{stream}_obs"].values = np.where(np.isfinite(sd), obs, np.nan)
         old = get_obs_options(ds, stream)
-        return sd, ObsOptions(error_type="gaussian", aggregation=rule.aggregation,
-                              assimilate=old.assimilate)
+        return sd, ObsOptions(
+            error_type="gaussian", aggregation=rule.aggregation, assimilate=old.assimilate
+        )
 
     def apply(self, ds):
         ds = super().apply(ds)
@@ -215,8 +228,11 @@ class EdinburghRules(UncertaintyPolicy):
             attrs = ds["constraint_initial_som"].attrs
             raw = float(attrs.get("unc_product", som.unc))
             unc = max(self.initial_som_floor, raw) if np.isfinite(raw) else self.initial_som_floor
-            keep = {k: v for k, v in attrs.items()
-                    if k not in ("long_name", "units", "unc", "error_type", "weight", "threshold")}
+            keep = {
+                k: v
+                for k, v in attrs.items()
+                if k not in ("long_name", "units", "unc", "error_type", "weight", "threshold")
+            }
             keep["unc_product"] = raw
             set_constraint(ds, replace(som, unc=unc, error_type="gaussian"), **keep)
         return ds
@@ -271,8 +287,9 @@ class JPLDefaults(UncertaintyPolicy):
 
 
 def _json_options(options: ObsOptions) -> dict:
-    return {k: v for k, v in options.as_dict().items()
-            if not (isinstance(v, float) and math.isnan(v))}
+    return {
+        k: v for k, v in options.as_dict().items() if not (isinstance(v, float) and math.isnan(v))
+    }
 
 
 #: policies by registry name

@@ -60,16 +60,31 @@ _TABLE: dict[str, dict[str, tuple[float, float]]] = {
     "1e-6": {"1e-6": (1.0, 0.0), "ppm": (1.0, 0.0), "umol/mol": (1.0, 0.0), "µmol/mol": (1.0, 0.0)},
     "m s-1": {"ms-1": (1.0, 0.0), "m/s": (1.0, 0.0)},
     "s": {"s": (1.0, 0.0), "h": (3600.0, 0.0), "hours": (3600.0, 0.0)},
-    "1": {"1": (1.0, 0.0), "": (1.0, 0.0), "fraction": (1.0, 0.0), "m2/m2": (1.0, 0.0),
-          "m2m-2": (1.0, 0.0), "%": (0.01, 0.0), "percent": (0.01, 0.0)},
-    "g m-2 d-1": {"gm-2d-1": (1.0, 0.0), "gcm-2d-1": (1.0, 0.0), "gc/m2/d": (1.0, 0.0),
-                  "gc/m2/day": (1.0, 0.0), "gcm-2day-1": (1.0, 0.0)},
+    "1": {
+        "1": (1.0, 0.0),
+        "": (1.0, 0.0),
+        "fraction": (1.0, 0.0),
+        "m2/m2": (1.0, 0.0),
+        "m2m-2": (1.0, 0.0),
+        "%": (0.01, 0.0),
+        "percent": (0.01, 0.0),
+    },
+    "g m-2 d-1": {
+        "gm-2d-1": (1.0, 0.0),
+        "gcm-2d-1": (1.0, 0.0),
+        "gc/m2/d": (1.0, 0.0),
+        "gc/m2/day": (1.0, 0.0),
+        "gcm-2day-1": (1.0, 0.0),
+    },
     "d": {"d": (1.0, 0.0), "day": (1.0, 0.0), "days": (1.0, 0.0)},
 }
 
 
 def normalise(units: str) -> str:
-    """Lower-case spelling without blanks, brackets or underscores (``'kg m-2 s-1'`` -> ``'kgm-2s-1'``)."""
+    """Lower-case spelling without blanks, brackets or underscores.
+
+    ``'kg m-2 s-1'`` -> ``'kgm-2s-1'``, ``'deg C'`` -> ``'degc'``.
+    """
     text = str(units).strip().lower().replace("°", "deg")
     return re.sub(r"[\s\[\]()_]+", "", text)
 

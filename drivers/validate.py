@@ -42,8 +42,7 @@ def latitude_of(ds) -> float:
 def check_latitude(lat: float, source: str) -> None:
     if not (np.isfinite(lat) and -90.0 <= lat <= 90.0):
         raise DriverError(
-            f"{source}: latitude is {lat!r}, outside [-90, 90] degrees_north "
-            "(is it a longitude?)"
+            f"{source}: latitude is {lat!r}, outside [-90, 90] degrees_north (is it a longitude?)"
         )
 
 
@@ -71,9 +70,9 @@ def check_time(time: np.ndarray, source: str, constant_step: bool = True) -> Non
         if off.any():
             i = _first(off) + 1
             raise DriverError(
-                f"{source}: 'time' step is not constant: step 0 is {float(step[0])!r} days but step "
-                f"{i} is {float(step[i - 1])!r} days (more than {STEP_RTOL:.0%} apart); this model "
-                "uses time[1] - time[0] for every step"
+                f"{source}: 'time' step is not constant: step 0 is {float(step[0])!r} days but "
+                f"step {i} is {float(step[i - 1])!r} days (more than {STEP_RTOL:.0%} apart); this "
+                "model uses time[1] - time[0] for every step"
             )
 
 
@@ -112,10 +111,31 @@ def check_met(ds, required: Iterable[str], constant_step: bool = True) -> None:
 
 #: every driver the library knows how to range-check (and the readers check on reading)
 DRIVER_NAMES = (
-    "tmin", "tmax", "tmean", "swrad", "co2", "doy", "burned_area", "vpd", "precip", "lwrad",
-    "skin_temperature", "snowfall", "disturbance_flux", "yield", "air_pressure", "deltat",
-    "doy_end", "run_day", "photoperiod", "deforestation", "tmin_21d", "photoperiod_21d",
-    "vpd_21d", "management", "wind",
+    "tmin",
+    "tmax",
+    "tmean",
+    "swrad",
+    "co2",
+    "doy",
+    "burned_area",
+    "vpd",
+    "precip",
+    "lwrad",
+    "skin_temperature",
+    "snowfall",
+    "disturbance_flux",
+    "yield",
+    "air_pressure",
+    "deltat",
+    "doy_end",
+    "run_day",
+    "photoperiod",
+    "deforestation",
+    "tmin_21d",
+    "photoperiod_21d",
+    "vpd_21d",
+    "management",
+    "wind",
 )
 
 
@@ -195,11 +215,14 @@ def check_ranges(name: str, values: np.ndarray, source: str) -> None:
         raise DriverError(
             f"{source}: {name!r} is {float(values[i])!r} at step {i}; it is a fraction in [0, 1]"
         )
-    if name in ("sand_top", "sand_bottom", "clay_top", "clay_bottom") and (
-        (values < 0) | (values > 100)
-    ).any():
-        raise DriverError(f"{source}: {name!r} is {float(np.ravel(values)[0])!r}; soil texture "
-                          "is a percentage in [0, 100]")
+    if (
+        name in ("sand_top", "sand_bottom", "clay_top", "clay_bottom")
+        and ((values < 0) | (values > 100)).any()
+    ):
+        raise DriverError(
+            f"{source}: {name!r} is {float(np.ravel(values)[0])!r}; soil texture "
+            "is a percentage in [0, 100]"
+        )
     if name in ("wind", "photoperiod", "photoperiod_21d", "deltat") and (values < 0).any():
         i = _first(values < 0)
         raise DriverError(f"{source}: {name!r} is negative ({float(values[i])!r}) at step {i}")

@@ -37,8 +37,11 @@ def test_driver_error_is_a_value_error():
 def test_truncated_cbf(tmp_path):
     path = tmp_path / "short.cbf"
     path.write_bytes(SITE_76.read_bytes()[:-8])
-    with pytest.raises(DriverError, match=r"short\.cbf: header says 192 steps x \(9 met \+ 11 obs\)"
-                       r" = 3840 values .* holds 3839"):
+    with pytest.raises(
+        DriverError,
+        match=r"short\.cbf: header says 192 steps x \(9 met \+ 11 obs\)"
+        r" = 3840 values .* holds 3839",
+    ):
         drivers.read(path)
 
 
@@ -62,7 +65,9 @@ def test_truncated_edinburgh_bin(tmp_path):
     drivers.write(drivers.read(drivers.data_path("fi-hyy")), good)
     bad = tmp_path / "short.bin"
     bad.write_bytes(good.read_bytes()[: -8 * 67])
-    with pytest.raises(DriverError, match=r"short\.bin: header says 192 steps x \(16 met \+ 51 obs\)"):
+    with pytest.raises(
+        DriverError, match=r"short\.bin: header says 192 steps x \(16 met \+ 51 obs\)"
+    ):
         drivers.read(bad)
 
 
@@ -84,24 +89,33 @@ def test_minus_9999_in_a_driver_is_an_error(tmp_path):
     v[met_index(5, 1)] = -9999.0
     v[met_index(9, 1)] = -9999.0
     path = write_values(tmp_path, v)
-    with pytest.raises(DriverError, match=r"bad\.cbf: driver 'tmin' holds the missing-value "
-                       r"marker -9999\.0 at step 5 \(2 step"):
+    with pytest.raises(
+        DriverError,
+        match=r"bad\.cbf: driver 'tmin' holds the missing-value "
+        r"marker -9999\.0 at step 5 \(2 step",
+    ):
         drivers.read(path)
 
 
 def test_nan_in_a_driver_is_an_error(tmp_path):
     v = cbf_values()
     v[met_index(7, 2)] = np.nan
-    with pytest.raises(DriverError, match=r"bad\.cbf: driver 'tmax' \(met column 2\) is nan at "
-                       r"step 7"):
+    with pytest.raises(
+        DriverError,
+        match=r"bad\.cbf: driver 'tmax' \(met column 2\) is nan at "
+        r"step 7",
+    ):
         drivers.read(write_values(tmp_path, v))
 
 
 def test_negative_radiation(tmp_path):
     v = cbf_values()
     v[met_index(12, 3)] = -5.0
-    with pytest.raises(DriverError, match=r"bad\.cbf: 'swrad' has 1 negative value\(s\) \(first at "
-                       r"step 12: -5\.0\)"):
+    with pytest.raises(
+        DriverError,
+        match=r"bad\.cbf: 'swrad' has 1 negative value\(s\) \(first at "
+        r"step 12: -5\.0\)",
+    ):
         drivers.read(write_values(tmp_path, v))
 
 
@@ -124,8 +138,10 @@ def test_kg_per_second_precipitation_declared_as_mm_per_day(tmp_path):
 def site_csv(tmp_path, tmin="-3.0", precip_units="mm/d", precip="2.5", extra_cols=""):
     path = tmp_path / "site.csv"
     rows = [f"2010-{m:02d},{tmin},4.0,10.0,390,5.0,{precip}" for m in range(1, 13)]
-    path.write_text("# latitude: 45\ndate,tmin [degC],tmax [degC],swrad [MJ m-2 d-1],co2 [ppm],"
-                    f"vpd [hPa],precip [{precip_units}]{extra_cols}\n" + "\n".join(rows) + "\n")
+    path.write_text(
+        "# latitude: 45\ndate,tmin [degC],tmax [degC],swrad [MJ m-2 d-1],co2 [ppm],"
+        f"vpd [hPa],precip [{precip_units}]{extra_cols}\n" + "\n".join(rows) + "\n"
+    )
     return path
 
 
@@ -146,18 +162,23 @@ def test_site_csv_declared_kg_per_second_is_converted(tmp_path):
 
 def test_missing_required_driver_columns(tmp_path):
     path = tmp_path / "novpd.csv"
-    path.write_text("# latitude: 45\ndate,tmin [degC],tmax [degC],swrad [MJ m-2 d-1],co2,"
-                    "precip [mm/d]\n2010-01,1,2,3,390,4\n2010-02,1,2,3,390,4\n")
+    path.write_text(
+        "# latitude: 45\ndate,tmin [degC],tmax [degC],swrad [MJ m-2 d-1],co2,"
+        "precip [mm/d]\n2010-01,1,2,3,390,4\n2010-02,1,2,3,390,4\n"
+    )
     with pytest.raises(DriverError, match=r"novpd\.csv: missing required driver column\(s\) 'vpd'"):
         drivers.read(path)
     # a driver the chosen model needs and no file or derivation provides (DALEC.4 wind)
-    with pytest.raises(DriverError, match=r"flux_site_76\.cbf: missing driver variable\(s\) 'wind'"):
+    with pytest.raises(
+        DriverError, match=r"flux_site_76\.cbf: missing driver variable\(s\) 'wind'"
+    ):
         drivers.read(SITE_76, require=("tmin", "tmax", "deltat", "wind"))
 
 
 def test_derivable_drivers_are_derived_when_required():
-    ds = drivers.read(SITE_76, require=("deltat", "doy_end", "deforestation", "management",
-                                        "photoperiod"))
+    ds = drivers.read(
+        SITE_76, require=("deltat", "doy_end", "deforestation", "management", "photoperiod")
+    )
     assert ds["deltat"].values[0] == 30.4375
     assert ds["management"].attrs["derived_from"].startswith("constant 2")
 
@@ -190,8 +211,11 @@ def test_non_numeric_cell_names_column_and_row(tmp_path):
     path = site_csv(tmp_path)
     text = path.read_text().replace("2010-03,-3.0,4.0", "2010-03,-3.0,warm")
     path.write_text(text)
-    with pytest.raises(DriverError, match=r"site\.csv: column 'tmax \[degC\]' holds 'warm' at "
-                       r"data row 3"):
+    with pytest.raises(
+        DriverError,
+        match=r"site\.csv: column 'tmax \[degC\]' holds 'warm' at "
+        r"data row 3",
+    ):
         drivers.read(path)
 
 
@@ -200,8 +224,11 @@ def test_edinburgh_obs_rows_must_match_met_rows(tmp_path):
     shutil.copytree(drivers.data_path("fi-hyy"), folder)
     obs = folder / "FI-Hyy_timeseries_obs.csv"
     obs.write_text("\n".join(obs.read_text().splitlines()[:-1]) + "\n")
-    with pytest.raises(DriverError, match=r"FI-Hyy_timeseries_obs\.csv: 191 rows, but the met "
-                       r"file has 192"):
+    with pytest.raises(
+        DriverError,
+        match=r"FI-Hyy_timeseries_obs\.csv: 191 rows, but the met "
+        r"file has 192",
+    ):
         drivers.read(folder)
 
 
@@ -209,8 +236,11 @@ def test_failed_write_leaves_the_target_untouched(tmp_path):
     target = tmp_path / "out.cbf"
     target.write_bytes(b"previous")
     ds = drivers.read(SITE_76).drop_vars("vpd")
-    with pytest.raises(DriverError, match=r"out\.cbf: cannot write CBF met column 7: no variable "
-                       r"'vpd'"):
+    with pytest.raises(
+        DriverError,
+        match=r"out\.cbf: cannot write CBF met column 7: no variable "
+        r"'vpd'",
+    ):
         drivers.write(ds, target)
     assert target.read_bytes() == b"previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.cbf"]

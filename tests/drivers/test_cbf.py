@@ -134,3 +134,19 @@ def test_cbr_with_wrong_parameter_count_is_an_error(tmp_path):
     path.write_bytes(np.arange(10.0).tobytes())
     with pytest.raises(DriverError, match=r"x\.cbr.*80 bytes.*samples of 3"):
         drivers.read_cbr(path, n_parameters=3)
+
+
+def test_edinburgh_site_written_as_cbf_keeps_what_fits(tmp_path):
+    ds = drivers.read(drivers.data_path("fi-hyy"), policy="jpl")  # JPL error types fit a CBF
+    out = tmp_path / "fi.cbf"
+    with pytest.warns(UserWarning, match=r"stream\(s\) nee, reco, cwood have no column"):
+        with pytest.warns(UserWarning, match=r"constraint\(s\) initial_som have no slot"):
+            drivers.write(ds, out)
+    back = drivers.read(out)
+    for name in ("tmin", "swrad", "precip", "vpd"):
+        np.testing.assert_array_equal(back[name].values, ds[name].values)
+    np.testing.assert_array_equal(back["gpp_obs"].values, ds["gpp_obs"].values)
+    assert get_obs_options(back, "et").error_type == "lognormal"
+    head = raw(out)[:300]
+    # the JPL default factor 2 is what an unset (-9999) header value means
+    assert head[20] in (2.0, -9999.0) and get_obs_options(back, "gpp").unc == 2.0

@@ -57,7 +57,9 @@ def test_daily_fluxnet_files_round_trip(tmp_path):
 
 
 def test_options_constraints_and_series_from_the_1100_example():
-    path = shared_path("data", "cardamom-examples", "netcdf", "CARDAMOM_DRIVER_FILE_EXAMPLE_1100.nc")
+    path = shared_path(
+        "data", "cardamom-examples", "netcdf", "CARDAMOM_DRIVER_FILE_EXAMPLE_1100.nc"
+    )
     ds = drivers.read(path)
     with netCDF4.Dataset(path) as nc:
         nc.set_auto_maskandscale(False)
@@ -83,8 +85,9 @@ def test_options_constraints_and_series_from_the_1100_example():
 
 
 def test_missing_constraints_are_not_constraints():
-    path = shared_path("data", "cardamom-examples", "netcdf",
-                       "CARDAMOM_DEMO_DRIVERS_prototype_1005.cbf.nc")
+    path = shared_path(
+        "data", "cardamom-examples", "netcdf", "CARDAMOM_DEMO_DRIVERS_prototype_1005.cbf.nc"
+    )
     ds = drivers.read(path)
     # Mean_LAI etc. hold NaN in this file: they constrain nothing (but are written back)
     assert constraints(ds) == {}
@@ -92,7 +95,9 @@ def test_missing_constraints_are_not_constraints():
 
 
 def test_changed_option_is_written_to_the_attributes(tmp_path):
-    path = shared_path("data", "cardamom-examples", "netcdf", "CARDAMOM_DRIVER_FILE_EXAMPLE_1100.nc")
+    path = shared_path(
+        "data", "cardamom-examples", "netcdf", "CARDAMOM_DRIVER_FILE_EXAMPLE_1100.nc"
+    )
     ds = drivers.read(path)
     set_obs_options(ds, "scf", get_obs_options(ds, "scf").replace(unc=0.3, structural_unc=0.05))
     out = tmp_path / "changed.nc"

@@ -51,8 +51,12 @@ TOLERANCES = {
 @pytest.mark.parametrize("name", sorted(TOLERANCES))
 def test_daily_file_aggregated_to_months_gives_the_monthly_drivers(pair, name):
     monthly, daily, select, monthly_mean, _, _ = pair
-    np.testing.assert_allclose(monthly_mean(daily[name].values), monthly[name].values[select],
-                               rtol=0, atol=TOLERANCES[name])
+    np.testing.assert_allclose(
+        monthly_mean(daily[name].values),
+        monthly[name].values[select],
+        rtol=0,
+        atol=TOLERANCES[name],
+    )
 
 
 def test_co2_comes_from_different_sources(pair):
@@ -62,8 +66,9 @@ def test_co2_comes_from_different_sources(pair):
     assert np.corrcoef(a, b)[0, 1] > 0.9
 
 
-@pytest.mark.parametrize(("daily_stream", "monthly_stream"),
-                         [("gpp", "gpp"), ("nbe", "nee"), ("et", "et")])
+@pytest.mark.parametrize(
+    ("daily_stream", "monthly_stream"), [("gpp", "gpp"), ("nbe", "nee"), ("et", "et")]
+)
 def test_fluxes_of_complete_months_agree(pair, daily_stream, monthly_stream):
     monthly, daily, select, _, index, count = pair
     values = daily[f"{daily_stream}_obs"].values

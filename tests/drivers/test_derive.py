@@ -44,8 +44,9 @@ def test_photoperiod_known_values():
     # June solstice at 61.85 N (Hyytiala): from the formula written out independently
     decl = -np.arcsin(np.sin(np.radians(23.45)) * np.cos(2 * np.pi * (172 + 10) / 365))
     x = np.tan(np.radians(61.85)) * np.tan(decl)
-    assert photoperiod(61.85, 172) == pytest.approx((12 + 24 / np.pi * np.arcsin(x)) * 3600,
-                                                     rel=1e-12)
+    assert photoperiod(61.85, 172) == pytest.approx(
+        (12 + 24 / np.pi * np.arcsin(x)) * 3600, rel=1e-12
+    )
 
 
 def test_rolling_means_of_a_constant_are_the_constant():
@@ -63,8 +64,9 @@ def test_rolling_means_of_a_constant_are_the_constant():
 
 def test_rolling_mean_straddles_months():
     deltat = np.array([31.0, 28.0])
-    t, _, _ = edinburgh_rolling_means(deltat, np.cumsum(deltat), np.array([0.0, 30.0]),
-                                      np.zeros(2), 0.0)
+    t, _, _ = edinburgh_rolling_means(
+        deltat, np.cumsum(deltat), np.array([0.0, 30.0]), np.zeros(2), 0.0
+    )
     # February's value is the mean over the last 30 days ending on 28 February: 2 January
     # days at 0 and 28 February days at 30
     assert t[0] == 0.0 and t[1] == pytest.approx(28 * 30 / 30)

@@ -47,8 +47,9 @@ def test_fi_hyy_calendar(fi_hyy):
     np.testing.assert_array_equal(fi_hyy["deltat"].values, lengths)
     first_mid = (np.datetime64("1999-01-01") - np.datetime64("2001-01-01")).astype(int) + 15.5
     assert fi_hyy["time"].values[0] == first_mid
-    np.testing.assert_array_equal(fi_hyy["doy"].values,
-                                  fi_hyy["doy_end"].values - fi_hyy["deltat"].values / 2)
+    np.testing.assert_array_equal(
+        fi_hyy["doy"].values, fi_hyy["doy_end"].values - fi_hyy["deltat"].values / 2
+    )
     assert float(fi_hyy["latitude"]) == 61.84741  # from the README beside the files
 
 
@@ -71,8 +72,9 @@ def test_fi_hyy_edinburgh_uncertainties_by_hand(fi_hyy):
     assert np.isnan(fi_hyy["lai_obs_unc"].values[~ok]).all()
     nee_u = obs[:, header.index("NEE_unc_gCm2day")]
     ok = obs[:, header.index("NEE_gCm2day")] != -9999
-    np.testing.assert_allclose(fi_hyy["nee_obs_unc"].values[ok], np.sqrt(nee_u[ok] ** 2 + 1.0),
-                               rtol=1e-15)
+    np.testing.assert_allclose(
+        fi_hyy["nee_obs_unc"].values[ok], np.sqrt(nee_u[ok] ** 2 + 1.0), rtol=1e-15
+    )
     # the product uncertainties are kept, so another policy can start from them
     np.testing.assert_array_equal(fi_hyy["nee_obs_unc_product"].values[ok], nee_u[ok])
     assert fi_hyy.attrs["uncertainty_policy"] == "edinburgh"
@@ -88,8 +90,9 @@ def test_fi_hyy_csv_uncertainties_equal_the_binary_file():
         value = np.where(obs[:, col] == -9999, np.nan, obs[:, col])
         np.testing.assert_array_equal(ds[f"{stream}_obs"].values, value, err_msg=stream)
         ok = np.isfinite(value)
-        np.testing.assert_allclose(ds[f"{stream}_obs_unc"].values[ok], obs[ok, col + 1],
-                                   rtol=1e-15, atol=0, err_msg=stream)
+        np.testing.assert_allclose(
+            ds[f"{stream}_obs_unc"].values[ok], obs[ok, col + 1], rtol=1e-15, atol=0, err_msg=stream
+        )
     assert constraints(ds)["initial_som"].unc == v[150 + 22]
 
 
@@ -116,11 +119,15 @@ def test_driver_table_equals_the_c1_binary_file():
     binary = shared_path("data", "cardamom-examples", "edinburgh-bin", "c1_BR-Sa1.bin")
     a = drivers.read(table, latitude=-2.85667)
     b = drivers.read(binary)
-    np.testing.assert_allclose(drivers.edinburgh_met_matrix(b),
-                               np.fromfile(binary, "<f8")[500:].reshape(204, 67)[:, :16],
-                               rtol=2e-15, atol=0)
-    np.testing.assert_allclose(drivers.edinburgh_met_matrix(a), drivers.edinburgh_met_matrix(b),
-                               rtol=2e-15, atol=0)
+    np.testing.assert_allclose(
+        drivers.edinburgh_met_matrix(b),
+        np.fromfile(binary, "<f8")[500:].reshape(204, 67)[:, :16],
+        rtol=2e-15,
+        atol=0,
+    )
+    np.testing.assert_allclose(
+        drivers.edinburgh_met_matrix(a), drivers.edinburgh_met_matrix(b), rtol=2e-15, atol=0
+    )
     for stream in ("lai", "nee"):
         np.testing.assert_array_equal(a[f"{stream}_obs"].values, b[f"{stream}_obs"].values)
     assert a.attrs["start_year"] == b.attrs["start_year"] == 2001
@@ -144,7 +151,8 @@ def test_edinburgh_bin_written_from_the_site_csvs(tmp_path):
     out = tmp_path / "fi.bin"
     drivers.write(ds, out)
     back = drivers.read(out)
-    np.testing.assert_allclose(drivers.edinburgh_met_matrix(back),
-                               drivers.edinburgh_met_matrix(ds), rtol=2e-15)
+    np.testing.assert_allclose(
+        drivers.edinburgh_met_matrix(back), drivers.edinburgh_met_matrix(ds), rtol=2e-15
+    )
     np.testing.assert_array_equal(back["lai_obs_unc"].values, ds["lai_obs_unc"].values)
     assert back.attrs["start_year"] == 1999

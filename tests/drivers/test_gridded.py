@@ -12,8 +12,16 @@ import drivers
 from drivers import DriverError
 from drivers.options import get_obs_options
 
-NAMES = {"T2M_MIN": -5.0, "T2M_MAX": 5.0, "SSRD": 10.0, "CO2": 390.0, "VPD": 5.0,
-         "TOTAL_PREC": 2.0, "BURNED_AREA": 0.0, "DOY": 0.0}
+NAMES = {
+    "T2M_MIN": -5.0,
+    "T2M_MAX": 5.0,
+    "SSRD": 10.0,
+    "CO2": 390.0,
+    "VPD": 5.0,
+    "TOTAL_PREC": 2.0,
+    "BURNED_AREA": 0.0,
+    "DOY": 0.0,
+}
 
 
 def write_cube(path, nlat, nlon, nt, rng, ocean=None, dtype="f4", lat0=30.25):
@@ -72,8 +80,9 @@ def test_land_pixels_and_their_series(tmp_path, rng):
     np.testing.assert_array_equal(pixel["time"].values, time)
     np.testing.assert_array_equal(pixel["tmin"].values, cubes["T2M_MIN"][:, a, b])
     np.testing.assert_array_equal(pixel["precip"].values, cubes["TOTAL_PREC"][:, a, b])
-    np.testing.assert_array_equal(pixel["gpp_obs"].values,
-                                  np.where(gpp[:, a, b] == -9999, np.nan, gpp[:, a, b]))
+    np.testing.assert_array_equal(
+        pixel["gpp_obs"].values, np.where(gpp[:, a, b] == -9999, np.nan, gpp[:, a, b])
+    )
     opts = get_obs_options(pixel, "gpp")
     assert opts.error_type == "lognormal" and opts.unc == 1.5
     # by position, and through drivers.read

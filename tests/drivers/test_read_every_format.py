@@ -23,13 +23,20 @@ def site_csv(tmp_path, monthly: bool):
     rng = np.random.default_rng(3)
     rows = []
     for k in range(n):
-        date = f"{2005 + k // 12}-{k % 12 + 1:02d}" if monthly else str(
-            np.datetime64("2005-01-01") + np.timedelta64(k, "D"))
+        date = (
+            f"{2005 + k // 12}-{k % 12 + 1:02d}"
+            if monthly
+            else str(np.datetime64("2005-01-01") + np.timedelta64(k, "D"))
+        )
         tmin = 5 + 10 * np.sin(2 * np.pi * k / (12 if monthly else 365)) + rng.normal()
-        rows.append(f"{date},{tmin + 273.15},{tmin + 8},{150 + 80 * np.sin(k)},380,"
-                    f"{0.8 + rng.uniform()},{rng.uniform(0, 5e-5)}")
-    path.write_text("# latitude: 51.3\ndate,tmin [K],tmax [degC],swrad [W m-2],co2 [ppm],"
-                    "vpd [kPa],precip [kg m-2 s-1]\n" + "\n".join(rows) + "\n")
+        rows.append(
+            f"{date},{tmin + 273.15},{tmin + 8},{150 + 80 * np.sin(k)},380,"
+            f"{0.8 + rng.uniform()},{rng.uniform(0, 5e-5)}"
+        )
+    path.write_text(
+        "# latitude: 51.3\ndate,tmin [K],tmax [degC],swrad [W m-2],co2 [ppm],"
+        "vpd [kPa],precip [kg m-2 s-1]\n" + "\n".join(rows) + "\n"
+    )
     return path
 
 
@@ -46,8 +53,10 @@ def test_packaged_formats(tmp_path):
     assert drivers.detect(drivers.data_path("flux_site_76.cbf")).name == "cbf"
     run("811", drivers.data_path("flux_site_76.cbf"))
     run("400", drivers.data_path("flux_site_76.cbf"))
-    for path in (drivers.data_path("fi-hyy"),
-                 drivers.data_path("fi-hyy", "FI-Hyy_timeseries_met.csv")):
+    for path in (
+        drivers.data_path("fi-hyy"),
+        drivers.data_path("fi-hyy", "FI-Hyy_timeseries_met.csv"),
+    ):
         assert drivers.detect(path).name == "edinburgh_site"
         run("C1", path)
     # a JPL file runs through an Edinburgh model with its derived drivers, and back
@@ -58,18 +67,28 @@ def test_packaged_formats(tmp_path):
     run("811", daily)
 
 
-@pytest.mark.parametrize(("parts", "fmt", "model"), [
-    (("cardamom-examples", "binary", "CARDAMOM_DATA_DRIVERS_EXAMPLE.cbf"), "cbf", "809"),
-    (("cardamom-examples", "netcdf", "CARDAMOM_DRIVER_FILE_EXAMPLE_1100.nc"), "cbf_netcdf", "811"),
-    (("cardamom-examples", "netcdf", "CARDAMOM_DEMO_DRIVERS_prototype_821.cbf.nc"), "cbf_netcdf",
-     "811"),
-    (("daily-fluxnet", "US-Ha1.nc"), "cbf_netcdf", "811"),
-    (("cardamom-examples", "edinburgh-bin", "c1_BR-Sa1.bin"), "edinburgh_bin", "C1"),
-    (("cardamom-examples", "edinburgh-bin", "d4_FI-Hyy.bin"), "edinburgh_bin", "C1"),
-    (("br-sa1", "drivers.csv"), "edinburgh_drivers", "C1"),
-    (("br-sa1",), "edinburgh_drivers", "C1"),
-    (("us-ha1", "USHa1_timeseries_met.csv"), "edinburgh_site", "C1"),
-])
+@pytest.mark.parametrize(
+    ("parts", "fmt", "model"),
+    [
+        (("cardamom-examples", "binary", "CARDAMOM_DATA_DRIVERS_EXAMPLE.cbf"), "cbf", "809"),
+        (
+            ("cardamom-examples", "netcdf", "CARDAMOM_DRIVER_FILE_EXAMPLE_1100.nc"),
+            "cbf_netcdf",
+            "811",
+        ),
+        (
+            ("cardamom-examples", "netcdf", "CARDAMOM_DEMO_DRIVERS_prototype_821.cbf.nc"),
+            "cbf_netcdf",
+            "811",
+        ),
+        (("daily-fluxnet", "US-Ha1.nc"), "cbf_netcdf", "811"),
+        (("cardamom-examples", "edinburgh-bin", "c1_BR-Sa1.bin"), "edinburgh_bin", "C1"),
+        (("cardamom-examples", "edinburgh-bin", "d4_FI-Hyy.bin"), "edinburgh_bin", "C1"),
+        (("br-sa1", "drivers.csv"), "edinburgh_drivers", "C1"),
+        (("br-sa1",), "edinburgh_drivers", "C1"),
+        (("us-ha1", "USHa1_timeseries_met.csv"), "edinburgh_site", "C1"),
+    ],
+)
 def test_shared_formats(parts, fmt, model):
     path = shared_path("data", *parts)
     assert drivers.detect(path).name == fmt
@@ -94,9 +113,26 @@ def test_cli_forward_reads_through_drivers_read(tmp_path):
     cli = pytest.importorskip("mdf.cli")
     model = dalec.get_model("C1")
     pars = tmp_path / "pars.csv"
-    pars.write_text(",".join(model.parameter_names) + "\n"
-                    + ",".join(repr(float(x)) for x in middle(model)) + "\n")
+    pars.write_text(
+        ",".join(model.parameter_names)
+        + "\n"
+        + ",".join(repr(float(x)) for x in middle(model))
+        + "\n"
+    )
     out = tmp_path / "out.nc"
-    assert cli.main(["forward", str(drivers.data_path("fi-hyy")), "--model", "C1",
-                     "--parameters", str(pars), "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "forward",
+                str(drivers.data_path("fi-hyy")),
+                "--model",
+                "C1",
+                "--parameters",
+                str(pars),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert out.is_file()

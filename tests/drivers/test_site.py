@@ -26,12 +26,31 @@ def monthly_table(rng, n=24):
 
 
 def write_csv(path, cols, dates, lat=61.85):
-    lines = [f"# latitude: {lat}", "# longitude: 24.29",
-             "date,tmin [K],tmax [degC],swrad [W m-2],co2 [ppm],vpd [kPa],"
-             "precip [kg m-2 s-1],gpp,gpp_unc"]
+    lines = [
+        f"# latitude: {lat}",
+        "# longitude: 24.29",
+        "date,tmin [K],tmax [degC],swrad [W m-2],co2 [ppm],vpd [kPa],"
+        "precip [kg m-2 s-1],gpp,gpp_unc",
+    ]
     for k, d in enumerate(dates):
-        lines.append(",".join([d] + [repr(float(cols[c][k])) for c in (
-            "tmin_k", "tmax_c", "sw_wm2", "co2", "vpd_kpa", "pr_kgm2s", "gpp", "gpp_unc")]))
+        lines.append(
+            ",".join(
+                [d]
+                + [
+                    repr(float(cols[c][k]))
+                    for c in (
+                        "tmin_k",
+                        "tmax_c",
+                        "sw_wm2",
+                        "co2",
+                        "vpd_kpa",
+                        "pr_kgm2s",
+                        "gpp",
+                        "gpp_unc",
+                    )
+                ]
+            )
+        )
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -84,15 +103,19 @@ def test_daily_dates_and_a_dataset_give_the_same_pixel(tmp_path, rng):
 
 def test_units_must_be_declared_for_temperature(tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text("# latitude: 10\ndate,tmin,tmax [degC],swrad [MJ m-2 d-1],co2,vpd [hPa],"
-                    "precip [mm/d]\n2001-01,1,2,3,380,4,5\n2001-02,1,2,3,380,4,5\n")
+    path.write_text(
+        "# latitude: 10\ndate,tmin,tmax [degC],swrad [MJ m-2 d-1],co2,vpd [hPa],"
+        "precip [mm/d]\n2001-01,1,2,3,380,4,5\n2001-02,1,2,3,380,4,5\n"
+    )
     with pytest.raises(DriverError, match=r"bad\.csv: column 'tmin' \(tmin\) declares no units"):
         drivers.read(path)
 
 
 def test_unknown_units_are_an_error(tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text("# latitude: 10\ndate,tmin [F],tmax [degC],swrad [MJ m-2 d-1],co2,vpd [hPa],"
-                    "precip [mm/d]\n2001-01,1,2,3,380,4,5\n2001-02,1,2,3,380,4,5\n")
+    path.write_text(
+        "# latitude: 10\ndate,tmin [F],tmax [degC],swrad [MJ m-2 d-1],co2,vpd [hPa],"
+        "precip [mm/d]\n2001-01,1,2,3,380,4,5\n2001-02,1,2,3,380,4,5\n"
+    )
     with pytest.raises(DriverError, match=r"column 'tmin'.*cannot convert 'F' to 'degC'"):
         drivers.read(path)

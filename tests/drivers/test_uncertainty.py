@@ -39,8 +39,9 @@ def test_switching_policies_starts_from_the_same_product_numbers(raw):
     jpl = JPLDefaults().apply(edinburgh)
     again = EdinburghRules().apply(jpl)
     for stream in ("lai", "nee", "et", "gpp"):
-        np.testing.assert_array_equal(again[f"{stream}_obs_unc"].values,
-                                      edinburgh[f"{stream}_obs_unc"].values)
+        np.testing.assert_array_equal(
+            again[f"{stream}_obs_unc"].values, edinburgh[f"{stream}_obs_unc"].values
+        )
     assert jpl.attrs["uncertainty_policy"] == "jpl"
     assert get_obs_options(jpl, "gpp").error_type == "lognormal"
     assert get_obs_options(jpl, "gpp").unc == 2.0
@@ -56,8 +57,9 @@ def test_edinburgh_rule_formula_against_hand_computation(raw):
     u = raw["et_obs_unc"].values
     ok = np.isfinite(obs)
     expected = np.maximum(1.0, np.sqrt(u[ok] ** 2 + (0.1 * obs[ok].mean()) ** 2))
-    np.testing.assert_allclose(EdinburghRules().apply(raw)["et_obs_unc"].values[ok], expected,
-                               rtol=1e-15)
+    np.testing.assert_allclose(
+        EdinburghRules().apply(raw)["et_obs_unc"].values[ok], expected, rtol=1e-15
+    )
 
 
 def test_a_custom_rule_is_recorded_and_reproducible(raw):
@@ -66,8 +68,9 @@ def test_a_custom_rule_is_recorded_and_reproducible(raw):
     policy = EdinburghRules(rules=rules)
     a = policy.apply(raw)
     ok = np.isfinite(raw["nee_obs"].values)
-    np.testing.assert_allclose(a["nee_obs_unc"].values[ok],
-                               np.sqrt(raw["nee_obs_unc"].values[ok] ** 2 + 0.25), rtol=1e-15)
+    np.testing.assert_allclose(
+        a["nee_obs_unc"].values[ok], np.sqrt(raw["nee_obs_unc"].values[ok] ** 2 + 0.25), rtol=1e-15
+    )
     rebuilt = policy_from_description(a.attrs["uncertainty_policy"])
     b = rebuilt.apply(raw)
     np.testing.assert_array_equal(a["nee_obs_unc"].values, b["nee_obs_unc"].values)
@@ -80,17 +83,21 @@ def test_fire_rule():
     unc = np.array([0.1, 0.001, 0.3, 0.2, 5.0])
     sd = FireRule(0.1).final(obs, unc)
     mean = np.mean([0.02, 0.5, 2.0])  # values below 0.01 are dropped
-    expected = [np.nan, max(0.1 * mean, 0.01), max(0.1 * mean, 0.3), np.nan,
-                max(0.1 * mean, 2.0)]
+    expected = [np.nan, max(0.1 * mean, 0.01), max(0.1 * mean, 0.3), np.nan, max(0.1 * mean, 2.0)]
     np.testing.assert_allclose(sd, expected)
 
 
 def test_step_uncertainty_relative_and_structural():
     ds = drivers.make_pixel(
-        np.arange(4.0), {"tmin": np.zeros(4)}, 10.0,
+        np.arange(4.0),
+        {"tmin": np.zeros(4)},
+        10.0,
         obs={"gpp": np.array([2.0, 0.01, np.nan, 4.0])},
-        obs_options={"gpp": drivers.ObsOptions(error_type="relative", unc=0.1, threshold=0.5,
-                                               structural_unc=0.3)},
+        obs_options={
+            "gpp": drivers.ObsOptions(
+                error_type="relative", unc=0.1, threshold=0.5, structural_unc=0.3
+            )
+        },
     )
     sd = step_uncertainty(ds, "gpp")
     expected = np.sqrt(np.array([0.2, 0.05, np.nan, 0.4]) ** 2 + 0.09)
