@@ -42,7 +42,7 @@ from .options import (
     set_constraint,
     set_parameter_priors,
 )
-from .pixel import driver_attrs, make_pixel, missing_to_nan
+from .pixel import make_pixel, missing_to_nan
 from .validate import check_drivers, check_latitude
 
 #: netCDF CBF driver names -> pixel names
@@ -659,4 +659,4 @@ def _v3_scalars(ds, nc, rank):
     return out
 
 
-__all__ = ["read_cbf_netcdf", "write_cbf_netcdf", "looks_like_cbf_netcdf", "driver_attrs"]
+__all__ = ["read_cbf_netcdf", "write_cbf_netcdf", "looks_like_cbf_netcdf"]

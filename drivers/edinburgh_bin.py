@@ -342,4 +342,4 @@ def _encode_priors(ds, header, src) -> None:
             header[350 + k], header[400 + k], header[450 + k] = c.value, c.unc, c.weight
 
 
-__all__ = ["read_edinburgh_bin", "write_edinburgh_bin", "looks_like_edinburgh_bin", "driver_attrs"]
+__all__ = ["read_edinburgh_bin", "write_edinburgh_bin", "looks_like_edinburgh_bin"]

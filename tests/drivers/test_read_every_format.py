@@ -56,6 +56,7 @@ def test_packaged_formats(tmp_path):
     for path in (
         drivers.data_path("fi-hyy"),
         drivers.data_path("fi-hyy", "FI-Hyy_timeseries_met.csv"),
+        drivers.data_path("fi-hyy", "FI-Hyy_timeseries_obs.csv"),
     ):
         assert drivers.detect(path).name == "edinburgh_site"
         run("C1", path)
