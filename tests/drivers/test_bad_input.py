@@ -253,3 +253,22 @@ def test_unknown_format_and_missing_file(tmp_path):
         drivers.read(path)
     with pytest.raises(DriverError, match=r"nowhere\.cbf: no such file"):
         drivers.read(tmp_path / "nowhere.cbf")
+
+
+def test_netcdf_missing_markers_and_driver_nan(tmp_path):
+    path = tmp_path / "site.cbf.nc"
+    drivers.write(drivers.read(SITE_76), path)
+    with netCDF4.Dataset(path, "a") as nc:
+        nc.set_auto_maskandscale(False)
+        gpp = np.asarray(nc["GPP"][:])
+        valid = np.flatnonzero(gpp != -9999)
+        nc["GPP"][valid[0]] = np.nan  # NaN where the file's fill is -9999: missing as well
+        nc["GPP"][valid[1]] = -9999.0
+    ds = drivers.read(path)
+    assert np.isnan(ds["gpp_obs"].values[valid[:2]]).all()
+    assert np.isfinite(ds["gpp_obs"].values).sum() == valid.size - 2
+    with netCDF4.Dataset(path, "a") as nc:
+        nc.set_auto_maskandscale(False)
+        nc["T2M_MIN"][3] = np.nan
+    with pytest.raises(DriverError, match=r"site\.cbf\.nc: driver 'tmin' is nan at step 3"):
+        drivers.read(path)
