@@ -156,25 +156,6 @@ def _log(x):
 
 
 @njit(cache=True, nogil=True)
-def _total(fluxes, slot):
-    """Sum of one flux slot over the run, accumulated step by step as the C code does."""
-    s = 0.0
-    for n in range(fluxes.shape[1]):
-        s += fluxes[slot, n]
-    return s
-
-
-@njit(cache=True, nogil=True)
-def _mean_pool(pools, pool):
-    """Mean over all N+1 states, as ``mean_pool.c`` accumulates it (sum of x/(N+1))."""
-    nc = pools.shape[1]
-    s = 0.0
-    for c in range(nc):
-        s += pools[pool, c] / nc
-    return s
-
-
-@njit(cache=True, nogil=True)
 def _sample_interval(n_steps, time0, time_last):
     """CARDAMOM's "steps per year" ``floor(N / (t_last - t_0) · 365.25)``, kept in [1, N+1]."""
     per_year = n_steps / (time_last - time0) * 365.25
@@ -205,27 +186,48 @@ def _off_steady_state(f_in, f_out, p_sampled, p_start, log_eqf):
 
 
 @njit(cache=True, nogil=True)
-def _carbon_budget(fluxes, pool):
-    """Run totals (in, out) of carbon pool 0-5 over the flux slots of models 400/809/811."""
+def _flux_totals(fluxes):
+    """Run totals of every flux slot in one pass over the steps.
+
+    Each total is accumulated step by step in the C code's order (so the sums are bitwise the
+    same as one loop per slot); the slots are independent accumulators, which is what makes
+    the single pass fast.
+    """
+    n_slots, n_steps = fluxes.shape
+    tot = np.zeros(n_slots)
+    for n in range(n_steps):
+        for k in range(n_slots):
+            tot[k] += fluxes[k, n]
+    return tot
+
+
+@njit(cache=True, nogil=True)
+def _pool_means(pools):
+    """Mean of every pool over all N+1 states, as ``mean_pool.c`` accumulates it (a sum of
+    x/(N+1) in state order), in one pass over the states."""
+    n_pools, nc = pools.shape
+    out = np.zeros(n_pools)
+    for c in range(nc):
+        for i in range(n_pools):
+            out[i] += pools[i, c] / nc
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _carbon_budget(tot, pool):
+    """Run totals (in, out) of carbon pool 0-5 from the slot totals ``tot`` (400/809/811)."""
     if pool == 0:  # labile: production in; release to foliage, fire emission, fire kill out
-        return _total(fluxes, 4), _total(fluxes, 7) + _total(fluxes, 17) + _total(fluxes, 23)
+        return tot[4], tot[7] + tot[17] + tot[23]
     if pool == 1:  # foliar
-        f_in = _total(fluxes, 3) + _total(fluxes, 7)
-        return f_in, _total(fluxes, 9) + _total(fluxes, 18) + _total(fluxes, 24)
+        return tot[3] + tot[7], tot[9] + tot[18] + tot[24]
     if pool == 2:  # root
-        return _total(fluxes, 5), _total(fluxes, 11) + _total(fluxes, 19) + _total(fluxes, 25)
+        return tot[5], tot[11] + tot[19] + tot[25]
     if pool == 3:  # wood
-        return _total(fluxes, 6), _total(fluxes, 10) + _total(fluxes, 20) + _total(fluxes, 26)
+        return tot[6], tot[10] + tot[20] + tot[26]
     if pool == 4:  # litter: litterfall and fire kill of labile/foliar/root in
-        f_in = (
-            _total(fluxes, 9) + _total(fluxes, 11) + _total(fluxes, 23) + _total(fluxes, 24)
-            + _total(fluxes, 25)
-        )
-        f_out = _total(fluxes, 12) + _total(fluxes, 14) + _total(fluxes, 21) + _total(fluxes, 27)
-        return f_in, f_out
+        return tot[9] + tot[11] + tot[23] + tot[24] + tot[25], tot[12] + tot[14] + tot[21] + tot[27]
     # SOM: wood turnover, litter->SOM, wood and litter fire kill in
-    f_in = _total(fluxes, 10) + _total(fluxes, 14) + _total(fluxes, 26) + _total(fluxes, 27)
-    return f_in, _total(fluxes, 13) + _total(fluxes, 22)
+    return tot[10] + tot[14] + tot[26] + tot[27], tot[13] + tot[22]
 
 
 @njit(cache=True, nogil=True)
@@ -268,11 +270,11 @@ def _pre_carbon(pars, meantemp, flags, diag):
 
 
 @njit(cache=True, nogil=True)
-def _post_tail(pools, parmax, flags, diag):
+def _post_tail(pools, means, parmax, flags, diag):
     """EDC 35 (mean pools vs prior max of initial values) and 36- (no negative/NaN state)."""
     ok = True
     for i in range(pools.shape[0]):
-        if _mean_pool(pools, i) > parmax[i]:
+        if means[i] > parmax[i]:
             flags[34] = 0
             ok = False
             if not diag:
@@ -342,21 +344,23 @@ def edc_post_400(pars, pools, fluxes, time0, time_last, eqf, flags, diag):
         True if every evaluated EDC passes.
     """
     ok = True
-    if _outside_factor5(_mean_pool(pools, 1), _mean_pool(pools, 2)):
+    means = _pool_means(pools)
+    if _outside_factor5(means[1], means[2]):
         flags[5] = 0
         ok = False
         if not diag:
             return False
     dint = _sample_interval(fluxes.shape[1], time0, time_last)
     log_eqf = math.log(eqf)
+    tot = _flux_totals(fluxes)
     for i in range(6):
-        f_in, f_out = _carbon_budget(fluxes, i)
+        f_in, f_out = _carbon_budget(tot, i)
         if _off_steady_state(f_in, f_out, _mean_sampled(pools, i, dint), pools[i, 0], log_eqf):
             flags[6 + i] = 0
             ok = False
             if not diag:
                 return False
-    return _post_tail(pools, _PARMAX_400, flags, diag) and ok
+    return _post_tail(pools, means, _PARMAX_400, flags, diag) and ok
 
 
 @njit(cache=True, nogil=True)
@@ -420,7 +424,8 @@ def edc_post_811(pars, pools, fluxes, time0, time_last, eqf, meanprec, precip, f
         True if every evaluated EDC passes.
     """
     ok = True
-    if _outside_factor5(_mean_pool(pools, 1), _mean_pool(pools, 2)):
+    means = _pool_means(pools)
+    if _outside_factor5(means[1], means[2]):
         flags[5] = 0
         ok = False
         if not diag:
@@ -428,25 +433,26 @@ def edc_post_811(pars, pools, fluxes, time0, time_last, eqf, meanprec, precip, f
     n_steps = fluxes.shape[1]
     dint = _sample_interval(n_steps, time0, time_last)
     log_eqf = math.log(eqf)
+    tot = _flux_totals(fluxes)
     for i in range(7):
         if i < 6:
-            f_in, f_out = _carbon_budget(fluxes, i)
+            f_in, f_out = _carbon_budget(tot, i)
         else:
             f_in = 0.0
             for n in range(n_steps):
                 f_in += precip[n]
-            f_out = _total(fluxes, 28) + _total(fluxes, 29)
+            f_out = tot[28] + tot[29]
         if _off_steady_state(f_in, f_out, _mean_sampled(pools, i, dint), pools[i, 0], log_eqf):
             flags[6 + i] = 0
             ok = False
             if not diag:
                 return False
-    if pars[25] > _mean_pool(pools, 6):
+    if pars[25] > means[6]:
         flags[13] = 0
         ok = False
         if not diag:
             return False
-    return _post_tail(pools, _PARMAX_811, flags, diag) and ok
+    return _post_tail(pools, means, _PARMAX_811, flags, diag) and ok
 
 
 #: model name -> (pre-run EDC function, post-run EDC function). The post-run functions of 400
