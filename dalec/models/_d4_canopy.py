@@ -86,14 +86,21 @@ def aerodynamic(lai, wind, kin_visc, wvd):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def shortwave(lai, swrad, snow):
+def transmission(lai):
+    """Beer's-law fractions ``exp(-0.5 LAI 0.75)`` (straight through the canopy) and
+    ``exp(-0.5 LAI 0.5 0.75)`` (through half of it), clumping 0.75; shared by the short-wave,
+    long-wave and interception calculations, which each evaluate them in the Fortran."""
+    return math.exp(-0.5 * lai * 0.75), math.exp(-0.5 * lai * 0.5 * 0.75)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def shortwave(transmitted, canopy_transmitted, swrad, snow):
     """Short-wave (PAR + NIR) partition between canopy and soil [MJ m-2 d-1].
 
-    Returns ``(canopy PAR, canopy SW, soil SW, leaf-to-canopy light scaling)``.
+    ``transmitted``, ``canopy_transmitted`` come from :func:`transmission`. Returns
+    ``(canopy PAR, canopy SW, soil SW, leaf-to-canopy light scaling)``.
     """
-    transmitted = math.exp(-0.5 * lai * 0.75)
     light_scaling = (1.0 - transmitted) / (0.5 * 0.75)
-    canopy_transmitted = math.exp(-0.5 * lai * 0.5 * 0.75)
     trans_par_fraction = canopy_transmitted * 1.628077e-01
     trans_nir_fraction = canopy_transmitted * 2.793660e-01
     reflected_nir_fraction = canopy_transmitted * 4.284365e-01
@@ -131,7 +138,8 @@ def shortwave(lai, swrad, snow):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def longwave(lai, lw_sky, lw_soil, lw_canopy, soil_sw, canopy_sw):
+def longwave(lai, transmitted, canopy_transmitted, lw_sky, lw_soil, lw_canopy, soil_sw,
+             canopy_sw):
     """Isothermal net long-wave balance, corrected to net, and the implied temperatures.
 
     ``lw_sky``, ``lw_soil``, ``lw_canopy`` are the sky, soil and canopy emissions [W m-2] at
@@ -139,8 +147,6 @@ def longwave(lai, lw_sky, lw_soil, lw_canopy, soil_sw, canopy_sw):
     [degC], leaf temperature [degC])``; the Fortran overwrites its soil and leaf temperatures
     with the last two, and everything downstream uses them.
     """
-    transmitted = math.exp(-0.5 * lai * 0.75)
-    canopy_transmitted = math.exp(-0.5 * lai * 0.5 * 0.75)
     trans_lw = 0.02 * canopy_transmitted
     reflected_lw = 0.02 * canopy_transmitted
     absorbed_lw = 1.0 - trans_lw - reflected_lw
@@ -172,8 +178,8 @@ def longwave(lai, lw_sky, lw_soil, lw_canopy, soil_sw, canopy_sw):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def wet_canopy(lai, rain, storage, g_a, wind_scaling, canopy_rad, slope, et_demand, lambda_,
-               psych, dayl_s):
+def wet_canopy(lai, transmitted, rain, storage, g_a, wind_scaling, canopy_rad, slope, et_demand,
+               lambda_, psych, dayl_s):
     """Evaporation of intercepted rain [kg m-2 d-1] and the canopy water store.
 
     ``canopy_rad`` is the canopy net radiation [W m-2]. Returns ``(evaporation, intercepted
@@ -187,7 +193,7 @@ def wet_canopy(lai, rain, storage, g_a, wind_scaling, canopy_rad, slope, et_dema
     pot = max(0.0, (((slope * canopy_rad) + (et_demand * gb)) / (lambda_ * (slope + psych)))
               * dayl_s)
     # interception and Rutter-type drainage, once per step
-    through_fall = math.exp(-0.5 * lai * 0.75)
+    through_fall = transmitted
     max_storage = max(0.1, 0.2 * lai)
     max_storage_1 = 1.0 / max_storage
     intercepted = rain * (1.0 - through_fall)
@@ -292,15 +298,17 @@ def _iwue_gap(gs, iwue_step, delta_gs, metabolic, light, rb_mol_1, qq, co2_comp,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _zbrent_gs(a, b, t_2, ftol, iwue_step, delta_gs, metabolic, light, rb_mol_1, qq, co2_comp,
-               co2):
-    """:func:`dalec.models._d4_soil.zbrent` (8 iterations) on :func:`_iwue_gap`, compiled."""
+def _zbrent_gs(a, b, fb, t_2, ftol, iwue_step, delta_gs, metabolic, light, rb_mol_1, qq,
+               co2_comp, co2):
+    """:func:`dalec.models._d4_soil.zbrent` (8 iterations) on :func:`_iwue_gap`, compiled.
+
+    ``fb`` is the objective at ``b``, which the caller has evaluated already.
+    """
     machep = 2.220446049250313e-16
     t = 0.5 * t_2
     sa = a
     sb = b
     fa = _iwue_gap(sa, iwue_step, delta_gs, metabolic, light, rb_mol_1, qq, co2_comp, co2)
-    fb = _iwue_gap(sb, iwue_step, delta_gs, metabolic, light, rb_mol_1, qq, co2_comp, co2)
     c = sa
     fc = fa
     e = sb - sa
@@ -407,8 +415,8 @@ def photosynthesis(lai, ceff, co2, leaf_t, supply, g_a, wind_scaling, light_scal
         if upper > 0.0:
             gs = minimum
     else:
-        gs = _zbrent_gs(minimum, potential, 0.01 * lai, iwue_step * 0.10, iwue_step, delta_gs,
-                        metabolic, light, rb_mol_1, qq, co2_comp, co2)
+        gs = _zbrent_gs(minimum, potential, upper, 0.01 * lai, iwue_step * 0.10, iwue_step,
+                        delta_gs, metabolic, light, rb_mol_1, qq, co2_comp, co2)
     if not gs > VSMALL:
         return 0.0, 0.0
     gpp = gpp_stage2(gs, metabolic, light, rb_mol_1, qq, co2_comp, co2) * 1.2e-5 * dayl_s

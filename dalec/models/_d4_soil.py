@@ -475,10 +475,12 @@ def update_soil_water(soil, ws, n_days, dt_1, e_leaf, up1, up2, esoil_num, lambd
     runoff = runoff * dt_1
     e_soil = e_soil * dt_1
     e_snow = e_snow * dt_1
-    # the soil water balance may have cut evaporation: scale soil evaporation to match
-    balance = (corrected - e_leaf) / e_soil
-    if balance < 1.0 and balance > 0.0:
-        e_soil = e_soil * balance
+    # the soil water balance may have cut evaporation: scale soil evaporation to match (with
+    # no soil evaporation the Fortran's ratio is inf or NaN and changes nothing)
+    if e_soil != 0.0:
+        balance = (corrected - e_leaf) / e_soil
+        if balance < 1.0 and balance > 0.0:
+            e_soil = e_soil * balance
     corrected = corrected + e_snow
 
     _rooting_layers(soil, ws, root_reach, max_depth)

@@ -352,15 +352,16 @@ def _run(forcing, site, pars, pools, fluxes):
         wvd = forcing[F_WVD, n]
         g_a, wind_scaling, g_soil = canopy.aerodynamic(lai, forcing[F_WIND, n],
                                                        forcing[F_KVISC, n], wvd)
+        transmitted, half_transmitted = canopy.transmission(lai)
         canopy_par, canopy_sw, soil_sw, light_scaling = canopy.shortwave(
-            lai, forcing[F_SWRAD, n], snow)
+            transmitted, half_transmitted, forcing[F_SWRAD, n], snow)
         canopy_lw, soil_lw, soil_t, leaf_t = canopy.longwave(
-            lai, forcing[F_LW_SKY, n], forcing[F_LW_SOIL, n], forcing[F_LW_CANOPY, n], soil_sw,
-            canopy_sw)
+            lai, transmitted, half_transmitted, forcing[F_LW_SKY, n], forcing[F_LW_SOIL, n],
+            forcing[F_LW_CANOPY, n], soil_sw, canopy_sw)
         canopy_rad = canopy_lw + (canopy_sw * 1e6 * dayl_s1)
         wet_evap, intercepted, ws[10] = canopy.wet_canopy(
-            lai, rain, ws[10], g_a, wind_scaling, canopy_rad, slope, et_demand, lambda_, psych,
-            dayl_s)
+            lai, transmitted, rain, ws[10], g_a, wind_scaling, canopy_rad, slope, et_demand,
+            lambda_, psych, dayl_s)
 
         fine_root = max(5.0, state[2] * 2.0)
         biomass = fine_root + max(5.0, state[3] * f_cr * 2.0)

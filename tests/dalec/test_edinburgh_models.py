@@ -197,3 +197,36 @@ def test_dalec4_options():
     assert not np.array_equal(corrected["et"].values, default["et"].values)
     with pytest.raises(dalec.ModelError):
         dalec.run(model, pixel, pars, options={"snow": "sometimes"})
+
+
+NOJIT_SCRIPT = """
+import sys, numpy as np, dalec
+from tests.dalec.test_edinburgh_models import load_pixel, load_reference
+out = {}
+for name, tag in (("C1", "c1_BR-Sa1"), ("DALEC.4", "d4_FI-Hyy_mcmc")):
+    pars, _, _ = load_reference(tag)
+    ds = dalec.run(name, load_pixel(tag).isel(time=slice(0, 24)), pars[:2])
+    out.update({f"{name}_{v}": ds[v].values for v in ("gpp", "c_som", "et" if name != "C1" else "fire")})
+np.savez(sys.argv[1], **out)
+"""
+
+
+@pytest.mark.shared
+def test_pure_python_kernels_agree_with_jit(tmp_path):
+    """NUMBA_DISABLE_JIT=1 runs the same arithmetic (24 steps, two vectors per model)."""
+    import os
+    import subprocess
+    import sys
+
+    shared_path("reference", "gcel")
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    target = tmp_path / "out.npz"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    subprocess.run([sys.executable, "-c", NOJIT_SCRIPT, str(target)], check=True, env=env,
+                   cwd=root)
+    result = np.load(target)
+    for name, tag in (("C1", "c1_BR-Sa1"), ("DALEC.4", "d4_FI-Hyy_mcmc")):
+        pars, _, _ = load_reference(tag)
+        ds = dalec.run(name, load_pixel(tag).isel(time=slice(0, 24)), pars[:2])
+        for v in ("gpp", "c_som", "et" if name != "C1" else "fire"):
+            np.testing.assert_array_equal(result[f"{name}_{v}"], ds[v].values, err_msg=v)
