@@ -1,0 +1,85 @@
+"""Skill on withheld months: the calibrated ensemble against a training climatology.
+
+For each variable (GPP, NEE, ET) and the withheld months of a site, the posterior median
+prediction is scored with Nash-Sutcliffe efficiency, Pearson r, RMSE and bias, and the 90 %
+predictive band with its coverage (the fraction of withheld observations inside the 5-95 %
+quantiles of the ensemble). The baseline predicts each withheld month with the mean of the
+training observations of the same calendar month (the FluxVal README's climatology baseline).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: withheld variable -> (ensemble variable, training stream in the pixel)
+VARIABLES = {"gpp": ("gpp", "gpp"), "nee": ("nee", "nbe"), "et": ("et", "et")}
+
+
+def skill(pred, obs) -> dict[str, float]:
+    """Nash-Sutcliffe efficiency, Pearson r, RMSE and bias (pred - obs) over finite pairs."""
+    pred = np.asarray(pred, dtype=float)
+    obs = np.asarray(obs, dtype=float)
+    ok = np.isfinite(pred) & np.isfinite(obs)
+    p, o = pred[ok], obs[ok]
+    if o.size < 3:
+        return {"n": int(o.size), "nse": np.nan, "r": np.nan, "rmse": np.nan, "bias": np.nan}
+    resid = p - o
+    denom = np.sum((o - o.mean()) ** 2)
+    return {
+        "n": int(o.size),
+        "nse": float(1 - np.sum(resid**2) / denom) if denom > 0 else np.nan,
+        "r": float(np.corrcoef(p, o)[0, 1]) if np.std(p) > 0 and np.std(o) > 0 else np.nan,
+        "rmse": float(np.sqrt(np.mean(resid**2))),
+        "bias": float(np.mean(resid)),
+    }
+
+
+def climatology(pixel, stream: str, months: np.ndarray) -> np.ndarray:
+    """Training-period mean of ``stream`` for each calendar month, at the given steps."""
+    time = pixel["time"].values
+    days = np.floor(time).astype("int64")
+    month_of = (np.datetime64("2001-01-01", "D") + days.astype("timedelta64[D]")).astype(
+        "datetime64[M]").astype(np.int64) % 12
+    obs = np.asarray(pixel[f"{stream}_obs"].values, dtype=float)
+    clim = np.full(12, np.nan)
+    for m in range(12):
+        sel = (month_of == m) & np.isfinite(obs)
+        if sel.any():
+            clim[m] = obs[sel].mean()
+    return clim[month_of[months]]
+
+
+def score_withheld(result, validation) -> dict[str, dict]:
+    """Score a calibration's ensemble on withheld months.
+
+    Parameters
+    ----------
+    result : mdf.results.CalibrationResult
+    validation : xarray.Dataset
+        From :func:`drivers.validation.read_validation`.
+
+    Returns
+    -------
+    dict
+        ``{variable: {"model": skill + coverage90, "baseline": skill}}`` for each withheld
+        variable the model simulates and the file holds.
+    """
+    ens = result.ensemble
+    steps = np.asarray(validation["step"].values)
+    inside = steps < ens.sizes["time"]
+    steps = steps[inside]
+    out = {}
+    for var, (ens_var, stream) in VARIABLES.items():
+        if var not in validation or ens_var not in ens:
+            continue
+        obs = np.asarray(validation[var].values, dtype=float)[inside]
+        members = ens[ens_var].values.reshape(-1, ens.sizes["time"])[:, steps]
+        median = np.median(members, axis=0)
+        lo, hi = np.quantile(members, [0.05, 0.95], axis=0)
+        ok = np.isfinite(obs)
+        model = skill(median, obs)
+        model["coverage90"] = float(np.mean((obs[ok] >= lo[ok]) & (obs[ok] <= hi[ok]))) if ok.any() else np.nan
+        base = (skill(climatology(result.pixel, stream, steps), obs)
+                if f"{stream}_obs" in result.pixel else None)
+        out[var] = {"model": model, "baseline": base}
+    return out
