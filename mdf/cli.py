@@ -31,7 +31,7 @@ def cmd_forward(args) -> int:
     from .io import read_parameter_table, write_netcdf
 
     model = dalec.get_model(args.model)
-    pixel = drivers.read(args.drivers)
+    pixel = drivers.read(args.drivers, require=model.drivers)
     pars = read_parameter_table(args.parameters, model)
     ds = dalec.run(
         model,
@@ -73,11 +73,12 @@ def _progress_bar():
 def cmd_calibrate(args) -> int:
     import warnings
 
+    import dalec
     import drivers
 
     from . import calibrate
 
-    pixel = drivers.read(args.drivers)
+    pixel = drivers.read(args.drivers, require=dalec.get_model(args.model).drivers)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = calibrate(
