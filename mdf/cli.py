@@ -22,16 +22,31 @@ def _options(pairs):
     return out
 
 
+def _pixel_key(text):
+    """``--pixel``: a land-pixel index (``12``) or a ``LAT,LON`` pair (``61.75,24.25``)."""
+    if text is None:
+        return None
+    if "," in text:
+        lat, lon = text.split(",", 1)
+        return (float(lat), float(lon))
+    return int(text)
+
+
+def _read(args, model):
+    import drivers
+
+    return drivers.read(args.drivers, require=model.drivers, pixel=_pixel_key(args.pixel))
+
+
 def cmd_forward(args) -> int:
     import numpy as np
 
     import dalec
-    import drivers
 
     from .io import read_parameter_table, write_netcdf
 
     model = dalec.get_model(args.model)
-    pixel = drivers.read(args.drivers, require=model.drivers)
+    pixel = _read(args, model)
     pars = read_parameter_table(args.parameters, model)
     ds = dalec.run(
         model,
@@ -74,11 +89,10 @@ def cmd_calibrate(args) -> int:
     import warnings
 
     import dalec
-    import drivers
 
     from . import calibrate
 
-    pixel = drivers.read(args.drivers, require=dalec.get_model(args.model).drivers)
+    pixel = _read(args, dalec.get_model(args.model))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = calibrate(
@@ -165,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="model option, e.g. temperature_factor=813 (repeatable)")
     fwd.add_argument("--strict", action="store_true", help="reject out-of-prior parameters")
     fwd.add_argument("--threads", type=int, default=None, help="numba threads")
+    fwd.add_argument("--pixel", default=None,
+                     help="for gridded input: land-pixel index or LAT,LON")
     fwd.set_defaults(func=cmd_forward)
 
     cal = sub.add_parser("calibrate", help="calibrate a model against one pixel's data")
@@ -184,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--draws", type=int, default=500,
                      help="posterior draws run forward for the flux ensemble")
     cal.add_argument("--scaling", default="none", choices=["none", "n", "sqrt_n", "log_n"])
+    cal.add_argument("--pixel", default=None,
+                     help="for gridded input: land-pixel index or LAT,LON")
     cal.set_defaults(func=cmd_calibrate)
 
     demo = sub.add_parser("demo", help="calibrate the bundled FI-Hyy site and plot it")

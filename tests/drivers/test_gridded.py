@@ -127,3 +127,22 @@ def test_latitude_outside_range_in_a_grid(tmp_path, rng):
     write_cube(met, 4, 4, 12, rng, lat0=-105.75)
     with pytest.raises(DriverError, match=r"swapped\.nc: latitude -105\.75 at index 0 is outside"):
         drivers.read(met)
+
+
+def test_cli_forward_on_one_pixel_of_a_grid(tmp_path, rng):
+    import dalec
+    import xarray as xr
+    from mdf.cli import main
+
+    met = tmp_path / "met.nc"
+    lat, lon, time, cubes = write_cube(met, 3, 4, 24, rng)
+    model = dalec.get_model("400")
+    lo, hi = model.bounds.T
+    pars = tmp_path / "p.csv"
+    pars.write_text(",".join(repr(float(v)) for v in np.sqrt(lo * hi)) + "\n")
+    out = tmp_path / "out.nc"
+    assert main(["forward", str(met), "--model", "400", "--parameters", str(pars),
+                 "--out", str(out), "--pixel", f"{lat[1]},{lon[2]}"]) == 0
+    with xr.open_dataset(out, decode_times=False) as ds:
+        assert ds.sizes["time"] == 24
+        assert np.all(np.isfinite(ds["gpp"].values))
