@@ -163,13 +163,14 @@ def soil_site(sand_top, sand_bottom, clay_top, clay_bottom, clamp_all=False) -> 
     clamped_clay = [max(c, 5.0) for c in raw_clay]
     sand, clay = (clamped_sand, clamped_clay) if clamp_all else (raw_sand, raw_clay)
     pot_a = [math.exp(-4.396 + (-0.0715 * c) + (-4.880e-4 * s * s) + (-4.285e-5 * s * s * c))
-             * 100.0 for s, c in zip(sand, clay)]
-    pot_b = [-3.140 + (-2.22e-3 * c * c) + (-3.484e-5 * s * s * c) for s, c in zip(sand, clay)]
+             * 100.0 for s, c in zip(sand, clay, strict=True)]
+    pot_b = [-3.140 + (-2.22e-3 * c * c) + (-3.484e-5 * s * s * c)
+             for s, c in zip(sand, clay, strict=True)]
     cond2 = [12.012 + (-7.551e-2 * s) for s in sand]
     cond3 = [-3.895 + (3.671e-2 * s) + (-0.1103 * c) + (8.7546e-4 * c * c)
-             for s, c in zip(sand, clay)]
+             for s, c in zip(sand, clay, strict=True)]
     porosity = [0.332 + -7.251e-4 * s + 0.1276 * math.log10(c)
-                for s, c in zip(clamped_sand, clamped_clay)]
+                for s, c in zip(clamped_sand, clamped_clay, strict=True)]
     porosity.append(porosity[2])
     layer = [0, 1, 2, 2]  # the core slot takes layer 3's retention curve
     fc = []

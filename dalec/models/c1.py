@@ -74,7 +74,8 @@ PARAMETERS = _gcel.parameter_rows(
 # ACM1 constants a1..a9 (Fox et al. 2009); a0 = C_eff is parameter 10
 _A = (0.0156935, 4.22273, 208.868, 0.0453194, 0.37836, 7.19298, 0.011136, 2.1001, 0.789798)
 
-F_DT, F_DOY, F_TSUM, F_SWRAD, F_CO2, F_GC, F_EXPT, F_DAYLF, F_DEFOR, F_BA, F_MGMT, F_CLASS = range(12)
+(F_DT, F_DOY, F_TSUM, F_SWRAD, F_CO2, F_GC, F_EXPT, F_DAYLF, F_DEFOR, F_BA, F_MGMT,
+ F_CLASS) = range(12)
 #: site layout: [Δt of the last step, U, U distinct mid-step doys, their U step lengths]
 S_DT_LAST, S_NCLASS, S_CLASSES = 0, 1, 2
 
