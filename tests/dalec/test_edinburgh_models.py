@@ -118,6 +118,12 @@ def test_reproduces_fortran(tag):
         axis=(1, 2)
     )
     np.testing.assert_array_equal(sane, expected)
+    # the Fortran's own output vectors: LAI at the start of each step and NEE without fire
+    header, outputs = _read(folder / f"{tag}_outputs.csv")
+    for column, ours in (("lai_m2m2", out["lai"].values),
+                         ("nee_gCm2day", out["nee_excluding_fire"].values)):
+        ref = outputs[:, header.index(column)].reshape(ours.shape)
+        assert relative_errors(ours, ref).max() <= tol, column
     for what, ours, ref, names in (
         ("pool", pools, ref_pools, model.pools),
         ("flux", fluxes, ref_fluxes, model.fluxes),
