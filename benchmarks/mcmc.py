@@ -128,7 +128,8 @@ def main(argv=None):
         fwd, lpe = per_evaluation_us(problem, x0[0])
         print(f"\nDALEC {model}: forward run {fwd:.1f} us, log-posterior evaluation {lpe:.1f} us "
               f"(ratio {lpe / fwd:.2f})")
-        print(f"{'sampler':9s} {'us/iter':>8s} {'iter/s/core':>12s} {'/forward':>9s} {'/logpost':>9s}")
+        print(f"{'sampler':9s} {'us/iter':>8s} {'iter/s/core':>12s} {'/forward':>9s} "
+              f"{'/logpost':>9s}")
         for name in args.samplers.split(","):
             n_iter = 20_000 if name != "emcee" else 400
             us = sampler_us(problem, name, x0, lp0, n_iter)

@@ -17,7 +17,6 @@ from .registry import get_model
 from .variables import attrs
 
 
-
 def prepare(model: Model, drivers: xr.Dataset, options: Mapping | None = None):
     """Validate a pixel's drivers for ``model`` and precompute its forcing.
 

@@ -96,7 +96,8 @@ class Likelihood:
         return (
             self.op_kind, self.op_ptr, self.op_rows, self.op_sign, self.op_par,
             self.t_int, self.t_flt, self.pt_ptr, self.pt_idx, self.pt_op, self.pt_obs,
-            self.pt_lobs, self.pt_isig, self.pt_grp, self.g_ptr, self.g_sig, self.pp_ptr, self.pp_idx, self.pp_flt,
+            self.pt_lobs, self.pt_isig, self.pt_grp, self.g_ptr, self.g_sig, self.pp_ptr,
+            self.pp_idx, self.pp_flt,
         )
 
     @property
@@ -205,7 +206,8 @@ class _Builder:
             t_flt=np.array(self.t_flt, dtype=np.float64).reshape(-1, 5),
             pt_ptr=pt_ptr,
             pt_idx=cat([p[0] for p in self.pts], np.int64),
-            pt_op=cat([np.full(len(p[0]), t[0]) for p, t in zip(self.pts, self.t_int)], np.int64),
+            pt_op=cat([np.full(len(p[0]), t[0]) for p, t in zip(self.pts, self.t_int, strict=True)],
+                      np.int64),
             pt_obs=cat([p[1] for p in self.pts], np.float64),
             pt_lobs=cat([p[2] for p in self.pts], np.float64),
             pt_isig=cat([p[3] for p in self.pts], np.float64),
@@ -463,7 +465,6 @@ def _log_likelihood(pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_p
     n_terms = t_int.shape[0]
     total = 0.0
     for t in range(n_terms):
-        op = t_int[t, 0]
         agg = t_int[t, 1]
         err = t_int[t, 2]
         norm = t_int[t, 3]

@@ -14,7 +14,7 @@ Hansen, N. (2016) The CMA evolution strategy: a tutorial. arXiv:1604.00772
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from numba import njit
@@ -23,7 +23,7 @@ from .rng import normal
 from .samplers.base import map_chains
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cmaes_for(log_posterior):
     @njit(nogil=True)
     def cmaes(x, lp, sigma0, lam, max_evals, tol, rng, spare, ctx, scratch, cov_out):

@@ -44,7 +44,7 @@ def plot_posterior_bands(result, path=None, *, dpi: int = 150):
     pixel = result.pixel
     time = _dates(pixel["time"].values)
     fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True, constrained_layout=True)
-    for ax, (var, stream, title) in zip(axes, _PANELS):
+    for ax, (var, stream, title) in zip(axes, _PANELS, strict=True):
         values = ens[var].values.reshape(-1, ens.sizes["time"])
         q = np.quantile(values, [0.025, 0.25, 0.5, 0.75, 0.975], axis=0)
         ax.fill_between(time, q[0], q[4], color="tab:green", alpha=0.25,

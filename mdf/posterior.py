@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from numba import njit
@@ -29,7 +29,7 @@ from .likelihood import Likelihood, _log_likelihood, build_likelihood
 from .space import ParameterSpace
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(kernel, edc_pre, edc_post):
     """The compiled log-posterior and EDC score for one (model kernel, EDC hooks) triple.
 
@@ -156,7 +156,8 @@ class Problem:
         x = self.space.to_normalised(pars)
         scratch = self.scratch()
         total = self._log_posterior(np.asarray(x, dtype=np.float64), self.ctx, scratch)
-        out = dict(zip(self.likelihood.names, scratch[4][: self.likelihood.n_terms].tolist()))
+        values = scratch[4][: self.likelihood.n_terms].tolist()
+        out = dict(zip(self.likelihood.names, values, strict=True))
         if not math.isfinite(total):
             out = {name: math.nan for name in out}
         out["total"] = float(total)

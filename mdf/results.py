@@ -102,7 +102,7 @@ class CalibrationResult:
 
         rhat = self.diagnostics["rhat"]
         ess = self.diagnostics["ess_bulk"]
-        bad = [n for n, r, e in zip(self.diagnostics["names"], rhat, ess)
+        bad = [n for n, r, e in zip(self.diagnostics["names"], rhat, ess, strict=True)
                if not (r <= target_rhat and e >= target_ess)]
         self.converged = not bad
         if bad:
@@ -215,7 +215,8 @@ class CalibrationResult:
         s = asdict(self.settings)
         return {
             "Conventions": "CF-1.12",
-            "title": f"DALEC {self.model.name} calibration of {self.pixel.attrs.get('pixel_id', '')}",
+            "title": f"DALEC {self.model.name} calibration of "
+                     f"{self.pixel.attrs.get('pixel_id', '')}",
             "source_file": str(self.pixel.attrs.get("source_file", "")),
             "model": self.model.name,
             "p_sink": summ["p_sink"],

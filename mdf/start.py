@@ -10,7 +10,7 @@ prior draw. The stream of each chain is its own, so the start points do not depe
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from numba import njit
@@ -23,7 +23,7 @@ class StartSearchError(RuntimeError):
     """No EDC-consistent start point was found within the allowed attempts."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _search_for(edc_score, log_posterior):
     @njit(nogil=True)
     def search(x, rng, spare, max_iter, step, ctx, scratch, xp):
@@ -97,7 +97,9 @@ def find_start(problem, rng: np.ndarray, *, max_iter: int = 100_000, attempts: i
                 return
         raise StartSearchError(
             f"chain {c}: no EDC-consistent start found in {attempts} attempts of {max_iter} "
-            f"iterations for model {problem.model.name} on {problem.pixel.attrs.get('source_file', 'this pixel')}"
+            f"iterations for model {problem.model.name} on "
+            f"{problem.pixel.attrs.get('source_file', 'this pixel')}"
+            f"{problem.pixel.attrs.get('source_file', 'this pixel')}"
         )
 
     map_chains(one, n_chains, threads)

@@ -78,7 +78,8 @@ def score_withheld(result, validation) -> dict[str, dict]:
         lo, hi = np.quantile(members, [0.05, 0.95], axis=0)
         ok = np.isfinite(obs)
         model = skill(median, obs)
-        model["coverage90"] = float(np.mean((obs[ok] >= lo[ok]) & (obs[ok] <= hi[ok]))) if ok.any() else np.nan
+        covered = (obs[ok] >= lo[ok]) & (obs[ok] <= hi[ok])
+        model["coverage90"] = float(np.mean(covered)) if ok.any() else np.nan
         base = (skill(climatology(result.pixel, stream, steps), obs)
                 if f"{stream}_obs" in result.pixel else None)
         out[var] = {"model": model, "baseline": base}

@@ -73,7 +73,8 @@ FLUXES = (
 _P = Parameter
 #: The 23 parameters of model 400 (``PARS_INFO_400.c``); all log-uniform.
 PARAMETERS = (
-    _P("tr_lit2som", "θ_min", "d-1", 1e-5, 1e-2, description="litter to SOM transfer rate at 0 degC"),
+    _P("tr_lit2som", "θ_min", "d-1", 1e-5, 1e-2,
+       description="litter to SOM transfer rate at 0 degC"),
     _P("f_auto", "f_auto", "1", 0.2, 0.8, description="fraction of GPP respired autotrophically"),
     _P("f_fol", "f_fol", "1", 0.01, 0.5, description="fraction of NPP allocated to foliage"),
     _P("f_root", "f_roo", "1", 0.01, 1.0,

@@ -26,7 +26,7 @@ doi:10.1007/s11222-008-9110-y
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from numba import njit
@@ -39,7 +39,7 @@ from .base import Sampler, map_chains
 _IT, _ACC, _NCOV, _HASCHOL, _NAN, _ITER_TOTAL = range(6)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _block_for(log_posterior):
     @njit(nogil=True)
     def block(x, lp, mean, m2, chol, log_scale, counts, rng, spare, n_iter, thin, adapt,

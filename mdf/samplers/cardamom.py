@@ -23,7 +23,7 @@ chains are not bit-identical to CARDAMOM's; the algorithm is.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from numba import njit
@@ -36,7 +36,7 @@ from .base import Sampler, map_chains
 _IT, _ACC, _STOPPED, _ITER_TOTAL, _K, _WIN, _HASCHOL, _INIT = range(8)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _block_for(log_posterior):
     @njit(nogil=True)
     def block(x, lp, H, s1, s2, chol, counts, rng, spare, n_iter, thin, adapt, nadapt,

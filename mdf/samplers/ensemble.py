@@ -18,7 +18,7 @@ doi:10.1086/670067
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from numba import njit
@@ -26,7 +26,7 @@ from numba import njit
 from .base import Sampler, map_chains
 
 
-@lru_cache(maxsize=None)
+@cache
 def _many_for(log_posterior):
     @njit(nogil=True)
     def many(xs, ctx, scratch, out):

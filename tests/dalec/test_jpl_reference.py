@@ -47,7 +47,8 @@ def test_811_equals_809_equations():
     a = dalec.run("809", pixel, pars)
     b = dalec.run("811", pixel, pars)
     assert np.array_equal(a["nee"].values, b["nee"].values)
-    bounds = dict(zip(dalec.get_model("811").parameter_names, dalec.get_model("811").bounds))
+    model = dalec.get_model("811")
+    bounds = dict(zip(model.parameter_names, model.bounds, strict=True))
     assert bounds["p_lab"][0] == pytest.approx(365.25 / 12)
     assert dalec.get_model("809").bounds[13, 0] == 10.0
 

@@ -130,8 +130,9 @@ def test_latitude_outside_range_in_a_grid(tmp_path, rng):
 
 
 def test_cli_forward_on_one_pixel_of_a_grid(tmp_path, rng):
-    import dalec
     import xarray as xr
+
+    import dalec
     from mdf.cli import main
 
     met = tmp_path / "met.nc"
