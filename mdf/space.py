@@ -48,7 +48,18 @@ class ParameterSpace:
         return np.where(self.islog, self.lo * np.exp(x * self.span), self.lo + x * self.span)
 
     def wrap_circular(self, pars) -> np.ndarray:
-        """Phase parameters (leaf onset/fall days) reduced modulo 365.25 for diagnostics."""
+        """Phase parameters (leaf onset/fall days) unwrapped around their circular mean.
+
+        Each phase parameter is reduced modulo 365.25 d into the year centred on the circular
+        mean of all the given draws, so a posterior that straddles the turn of the year stays
+        in one piece (CARDAMOM's ``mod(x, 365.25) + 365.25`` would split it in two).
+        """
         pars = np.array(pars, dtype=np.float64, copy=True)
-        pars[..., self.circular] = np.mod(pars[..., self.circular], 365.25)
+        period = 365.25
+        for i in np.flatnonzero(self.circular):
+            angle = 2 * np.pi * pars[..., i] / period
+            centre = np.arctan2(np.mean(np.sin(angle)), np.mean(np.cos(angle)))
+            centre_day = np.mod(centre * period / (2 * np.pi), period)
+            pars[..., i] = centre_day + np.mod(pars[..., i] - centre_day + period / 2,
+                                               period) - period / 2
         return pars
