@@ -164,6 +164,23 @@ class Problem:
         return out
 
 
+    def edc_report(self, pars) -> dict[int, bool]:
+        """Every EDC of the model evaluated (diagnostic mode): ``{EDC number: passed}``.
+
+        Both stages always run (the model runs even if a pre-run EDC fails), as CARDAMOM's
+        ``EDCDIAG = 1``.
+        """
+        if self.hooks is None:
+            return {}
+        pars = np.ascontiguousarray(pars, dtype=np.float64)
+        _, pools, fluxes, _, _, flags = self.scratch()
+        flags[:] = 1
+        self.hooks.pre(pars, self.edc_data, flags, True)
+        self.model.kernel(self.forcing, self.site, pars, pools, fluxes)
+        self.hooks.post(pars, pools, fluxes, self.edc_data, flags, True)
+        return {k: bool(flags[k - 1]) for k in sorted(self.hooks.names)}
+
+
 def _eqf_from_pixel(pixel) -> float:
     """CARDAMOM v2.2 reads the equilibrium factor from OTHERPRIORUNC[36] (-9999: 2)."""
     if "cbf_otherpriorunc" in pixel:
@@ -181,6 +198,27 @@ def _no_edc_pre(pars, data, flags, diag):
 @njit(cache=True, nogil=True)
 def _no_edc_post(pars, pools, fluxes, data, flags, diag):
     return True
+
+
+def edc_report(pixel, model, parameters, **kwargs) -> dict[int, bool]:
+    """Pass/fail of every EDC of ``model`` for one parameter vector (diagnostic mode).
+
+    Parameters
+    ----------
+    pixel : xarray.Dataset
+    model : str or dalec.Model
+    parameters : array_like
+        One parameter vector [model units].
+    **kwargs
+        Passed to :class:`Problem` (``eqf``, ``options``).
+
+    Returns
+    -------
+    dict
+        ``{EDC number: True if it passes}`` (CARDAMOM's numbering; see
+        ``mdf.edc.hooks.HOOKS[model].names`` for what each one tests).
+    """
+    return Problem(pixel, model, **kwargs).edc_report(parameters)
 
 
 def log_posterior(pixel, model, parameters, **kwargs) -> dict[str, float]:

@@ -14,16 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .jpl import edc_post_400, edc_post_811, edc_pre_400, edc_pre_811
+from .jpl import EDC_NAMES, edc_post_400, edc_post_811, edc_pre_400, edc_pre_811
 
 
 @dataclass(frozen=True)
 class EdcHooks:
-    """The pre-run and post-run EDC adapters of a model family and their data builder."""
+    """The pre-run and post-run EDC adapters of a model family, their data builder and the
+    EDC numbers with their meaning."""
 
     pre: Callable
     post: Callable
     data: Callable
+    names: dict
 
 
 def _jpl_data(model, pixel, forcing, site, eqf) -> np.ndarray:
@@ -63,9 +65,9 @@ def _post_811(pars, pools, fluxes, data, flags, diag):
 
 
 HOOKS = {
-    "400": EdcHooks(_pre_400, _post_400, _jpl_data),
-    "809": EdcHooks(_pre_811, _post_811, _jpl_data),
-    "811": EdcHooks(_pre_811, _post_811, _jpl_data),
+    "400": EdcHooks(_pre_400, _post_400, _jpl_data, EDC_NAMES["400"]),
+    "809": EdcHooks(_pre_811, _post_811, _jpl_data, EDC_NAMES["809"]),
+    "811": EdcHooks(_pre_811, _post_811, _jpl_data, EDC_NAMES["811"]),
 }
 
 

@@ -47,3 +47,19 @@ def test_out_of_box_and_edc_failure_are_minus_inf():
     out = log_posterior(pixel, "809", edc)
     assert out["total"] == -np.inf and np.isnan(out["gpp"])
     assert np.isfinite(log_posterior(pixel, "809", edc, edc=False)["total"])
+
+
+@pytest.mark.parametrize("case,model", [("dalec400_fire", "400"), ("dalec400_nofire", "400"),
+                                        ("dalec809", "809")])
+def test_edc_report_matches_reference_passfail(case, model):
+    from mdf import edc_report
+
+    pixel, pars, _, _ = load_case(case)
+    report = edc_report(pixel, model, pars)
+    rows = (HERE / case / "edc_passfail.csv").read_text().splitlines()[1:]
+    reference = {int(k): bool(int(v)) for k, v in (r.split(",") for r in rows)}
+    assert report  # the model's EDC numbers
+    for number, passed in report.items():
+        assert passed == reference[number], number
+    if case == "dalec400_nofire":
+        assert not all(report.values())
