@@ -34,6 +34,7 @@ from numba import njit, prange
 
 from .._kernels import _acm_gpp, _loss, _pulse, _pulse_constants, acm_forcing, phase_forcing
 from ..model import Model, Observable, Parameter
+from ._jpl_step import carbon_step, fire_step
 
 DRIVERS = ("tmin", "tmax", "swrad", "co2", "doy", "burned_area")
 
@@ -151,8 +152,7 @@ def _run(forcing, site, pars, pools, fluxes):
     amp_l, sw_l, cos_l, sin_l = _pulse_constants(1.001, pars[13], pars[11])  # L_lab = 1.001
     k_wood = _loss(pars[5], dt)
     k_root = _loss(pars[6], dt)
-    cf_lab, cf_fol, cf_roo, cf_woo, cf_lit, cf_som = 0.1, 0.9, 0.1, 0.1, 0.5, 0.01
-    keep = 1.0 - 0.5  # (1 - resilience)
+    # fixed combustion factors (labile, foliar, root, wood, litter, SOM) and resilience 0.5
     for i in range(6):
         pools[i, 0] = pars[17 + i]
     lab = pools[0, 0]
@@ -168,84 +168,24 @@ def _run(forcing, site, pars, pools, fluxes):
             forcing[F_GC, n], forcing[F_EXPGC, n], forcing[F_DAYL, n],
         )
         tau = math.exp(pars[9] * forcing[F_TEMP, n])
-        ra = pars[1] * gpp
-        a_fol = (gpp - ra) * pars[2]
-        a_lab = (gpp - ra - a_fol) * pars[12]
-        a_roo = (gpp - ra - a_fol - a_lab) * pars[3]
-        a_woo = gpp - ra - a_fol - a_roo - a_lab
         sin_t = forcing[F_SIN, n]
         cos_t = forcing[F_COS, n]
         phi_f = _pulse(sin_t, cos_t, amp_f, sw_f, cos_f, sin_f)
         phi_l = _pulse(sin_t, cos_t, amp_l, sw_l, cos_l, sin_l)
-        lab_rel = lab * _loss(phi_l, dt)
-        fol_lit = fol * _loss(phi_f, dt)
-        woo_tur = woo * k_wood
-        roo_lit = roo * k_root
-        rh_lit = lit * _loss(tau * pars[7], dt)
-        rh_som = som * _loss(tau * pars[8], dt)
-        lit_som = lit * _loss(pars[0] * tau, dt)
-
-        lab = lab + (a_lab - lab_rel) * dt
-        fol = fol + (a_fol - fol_lit + lab_rel) * dt
-        roo = roo + (a_roo - roo_lit) * dt
-        woo = woo + (a_woo - woo_tur) * dt
-        lit = lit + (fol_lit + roo_lit - rh_lit - lit_som) * dt
-        som = som + (lit_som - rh_som + woo_tur) * dt
-
-        # fire acts on the updated pools (operator split, as in the reference)
-        ba = forcing[F_BA, n] / dt
-        e_lab = lab * ba * cf_lab
-        e_fol = fol * ba * cf_fol
-        e_roo = roo * ba * cf_roo
-        e_woo = woo * ba * cf_woo
-        e_lit = lit * ba * cf_lit
-        e_som = som * ba * cf_som
-        m_lab = lab * ba * (1.0 - cf_lab) * keep
-        m_fol = fol * ba * (1.0 - cf_fol) * keep
-        m_roo = roo * ba * (1.0 - cf_roo) * keep
-        m_woo = woo * ba * (1.0 - cf_woo) * keep
-        m_lit = lit * ba * (1.0 - cf_lit) * keep
-        lab = lab - (e_lab + m_lab) * dt
-        fol = fol - (e_fol + m_fol) * dt
-        roo = roo - (e_roo + m_roo) * dt
-        woo = woo - (e_woo + m_woo) * dt
-        lit = lit + (m_lab + m_fol + m_roo - e_lit - m_lit) * dt
-        som = som + (m_woo + m_lit - e_som) * dt
-
+        lab, fol, roo, woo, lit, som = carbon_step(
+            n, gpp, tau, phi_f, phi_l, dt, k_wood, k_root, pars,
+            lab, fol, roo, woo, lit, som, fluxes,
+        )
+        lab, fol, roo, woo, lit, som = fire_step(
+            n, forcing[F_BA, n], dt, 0.1, 0.9, 0.1, 0.1, 0.5, 0.01, 1.0 - 0.5, True,
+            lab, fol, roo, woo, lit, som, fluxes,
+        )
         pools[0, n + 1] = lab
         pools[1, n + 1] = fol
         pools[2, n + 1] = roo
         pools[3, n + 1] = woo
         pools[4, n + 1] = lit
         pools[5, n + 1] = som
-        fluxes[0, n] = gpp
-        fluxes[1, n] = tau
-        fluxes[2, n] = ra
-        fluxes[3, n] = a_fol
-        fluxes[4, n] = a_lab
-        fluxes[5, n] = a_roo
-        fluxes[6, n] = a_woo
-        fluxes[7, n] = lab_rel
-        fluxes[8, n] = phi_f
-        fluxes[9, n] = fol_lit
-        fluxes[10, n] = woo_tur
-        fluxes[11, n] = roo_lit
-        fluxes[12, n] = rh_lit
-        fluxes[13, n] = rh_som
-        fluxes[14, n] = lit_som
-        fluxes[15, n] = phi_l
-        fluxes[16, n] = e_lab + e_fol + e_roo + e_woo + e_lit + e_som
-        fluxes[17, n] = e_lab
-        fluxes[18, n] = e_fol
-        fluxes[19, n] = e_roo
-        fluxes[20, n] = e_woo
-        fluxes[21, n] = e_lit
-        fluxes[22, n] = e_som
-        fluxes[23, n] = m_lab
-        fluxes[24, n] = m_fol
-        fluxes[25, n] = m_roo
-        fluxes[26, n] = m_woo
-        fluxes[27, n] = m_lit
 
 
 @njit(cache=True, parallel=True)

@@ -1,0 +1,103 @@
+"""The carbon and fire steps shared by the JPL kernels (DALEC 400 and 809/811).
+
+Both are inlined into each model's time loop, so the pools travel in registers exactly as in
+a hand-written loop; each writes its own flux slots for step ``n``. The equations and their
+order are those of CARDAMOM v2.2 ``DALEC_400.c``/``DALEC_811.c`` (see the model modules).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from .._kernels import _loss
+
+
+@njit(cache=True, nogil=True, inline="always")
+def carbon_step(n, gpp, tau, phi_f, phi_l, dt, k_wood, k_root, pars,
+                lab, fol, roo, woo, lit, som, fluxes):
+    """Allocation, turnover and decomposition of step ``n``, then the Euler update.
+
+    Writes flux slots 0-15 (GPP, τ, Ra, allocation, phenology factors, losses) and returns the
+    six carbon pools after the step (before fire). All losses use the start-of-step pools;
+    litter respiration and litter-to-SOM are both computed from the same litter pool.
+    """
+    ra = pars[1] * gpp
+    a_fol = (gpp - ra) * pars[2]
+    a_lab = (gpp - ra - a_fol) * pars[12]
+    a_roo = (gpp - ra - a_fol - a_lab) * pars[3]
+    a_woo = gpp - ra - a_fol - a_roo - a_lab
+    lab_rel = lab * _loss(phi_l, dt)
+    fol_lit = fol * _loss(phi_f, dt)
+    woo_tur = woo * k_wood
+    roo_lit = roo * k_root
+    rh_lit = lit * _loss(tau * pars[7], dt)
+    rh_som = som * _loss(tau * pars[8], dt)
+    lit_som = lit * _loss(pars[0] * tau, dt)
+    fluxes[0, n] = gpp
+    fluxes[1, n] = tau
+    fluxes[2, n] = ra
+    fluxes[3, n] = a_fol
+    fluxes[4, n] = a_lab
+    fluxes[5, n] = a_roo
+    fluxes[6, n] = a_woo
+    fluxes[7, n] = lab_rel
+    fluxes[8, n] = phi_f
+    fluxes[9, n] = fol_lit
+    fluxes[10, n] = woo_tur
+    fluxes[11, n] = roo_lit
+    fluxes[12, n] = rh_lit
+    fluxes[13, n] = rh_som
+    fluxes[14, n] = lit_som
+    fluxes[15, n] = phi_l
+    return (
+        lab + (a_lab - lab_rel) * dt,
+        fol + (a_fol - fol_lit + lab_rel) * dt,
+        roo + (a_roo - roo_lit) * dt,
+        woo + (a_woo - woo_tur) * dt,
+        lit + (fol_lit + roo_lit - rh_lit - lit_som) * dt,
+        som + (lit_som - rh_som + woo_tur) * dt,
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def fire_step(n, burned, dt, cf_lab, cf_fol, cf_roo, cf_woo, cf_lit, cf_som, keep,
+              kill_litter, lab, fol, roo, woo, lit, som, fluxes):
+    """Fire on the end-of-step pools (operator split): combustion and fire mortality.
+
+    Emission ``C·BA·cf/Δt`` from every pool (slots 17-22, total in 16); the burned,
+    non-combusted share ``C·BA·(1 - cf)·keep/Δt`` of labile, foliar and root C goes to litter
+    and of wood to SOM (slots 23-26), and of litter to SOM (slot 27) only if ``kill_litter``
+    (model 400; 809/811 never write that slot, so it stays 0). Returns the pools after fire.
+    """
+    ba = burned / dt
+    e_lab = lab * ba * cf_lab
+    e_fol = fol * ba * cf_fol
+    e_roo = roo * ba * cf_roo
+    e_woo = woo * ba * cf_woo
+    e_lit = lit * ba * cf_lit
+    e_som = som * ba * cf_som
+    m_lab = lab * ba * (1.0 - cf_lab) * keep
+    m_fol = fol * ba * (1.0 - cf_fol) * keep
+    m_roo = roo * ba * (1.0 - cf_roo) * keep
+    m_woo = woo * ba * (1.0 - cf_woo) * keep
+    m_lit = lit * ba * (1.0 - cf_lit) * keep if kill_litter else 0.0
+    fluxes[16, n] = e_lab + e_fol + e_roo + e_woo + e_lit + e_som
+    fluxes[17, n] = e_lab
+    fluxes[18, n] = e_fol
+    fluxes[19, n] = e_roo
+    fluxes[20, n] = e_woo
+    fluxes[21, n] = e_lit
+    fluxes[22, n] = e_som
+    fluxes[23, n] = m_lab
+    fluxes[24, n] = m_fol
+    fluxes[25, n] = m_roo
+    fluxes[26, n] = m_woo
+    fluxes[27, n] = m_lit
+    return (
+        lab - (e_lab + m_lab) * dt,
+        fol - (e_fol + m_fol) * dt,
+        roo - (e_roo + m_roo) * dt,
+        woo - (e_woo + m_woo) * dt,
+        lit + (m_lab + m_fol + m_roo - e_lit - m_lit) * dt,
+        som + (m_woo + m_lit - e_som) * dt,
+    )
