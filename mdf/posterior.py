@@ -143,7 +143,7 @@ class Problem:
             np.zeros((len(self.model.fluxes), self.n_steps)),
             np.empty(max(self.likelihood.n_points, 1)),
             np.zeros(max(self.likelihood.n_terms, 1)),
-            np.ones(100, dtype=np.int64),
+            np.ones(self.hooks.n_flags if self.hooks else 100, dtype=np.int64),
         )
 
     def log_posterior_x(self, x, scratch=None) -> float:

@@ -19,13 +19,14 @@ from .jpl import EDC_NAMES, edc_post_400, edc_post_811, edc_pre_400, edc_pre_811
 
 @dataclass(frozen=True)
 class EdcHooks:
-    """The pre-run and post-run EDC adapters of a model family, their data builder and the
-    EDC numbers with their meaning."""
+    """The pre-run and post-run EDC adapters of a model family, their data builder, the
+    EDC numbers with their meaning and the length of the pass/fail vector they write."""
 
     pre: Callable
     post: Callable
     data: Callable
     names: dict
+    n_flags: int = 100
 
 
 def _jpl_data(model, pixel, forcing, site, eqf) -> np.ndarray:
