@@ -92,6 +92,13 @@ def cmd_calibrate(args) -> int:
 
     from . import calibrate
 
+    if args.pixels is not None:  # many pixels: mdf/cli_batch.py
+        from .cli_batch import cmd_calibrate_many
+
+        return cmd_calibrate_many(args)
+    if args.drivers is None or args.out is None:
+        raise SystemExit("dalec-mdf calibrate: give DRIVERS --out (one pixel) or --pixels "
+                         "--out-dir (many)")
     pixel = _read(args, dalec.get_model(args.model))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -108,6 +115,9 @@ def cmd_calibrate(args) -> int:
             threads=args.threads,
             draws=args.draws,
             scaling=args.scaling,
+            warm_start=args.warm_start,
+            edc=args.edc,
+            block=args.block,
             progress=_progress_bar(),
         )
     for w in caught:
@@ -162,6 +172,8 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .cli_batch import add_calibrate_arguments, add_subcommands
+
     parser = argparse.ArgumentParser(
         prog="dalec-mdf",
         description="Bayesian model-data fusion of the terrestrial carbon cycle (DALEC/CARDAMOM)",
@@ -183,10 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="for gridded input: land-pixel index or LAT,LON")
     fwd.set_defaults(func=cmd_forward)
 
-    cal = sub.add_parser("calibrate", help="calibrate a model against one pixel's data")
-    cal.add_argument("drivers", help="driver file with observations")
+    cal = sub.add_parser("calibrate", help="calibrate a model against one pixel's data "
+                                           "(or many: --pixels LIST --out-dir DIR)")
+    cal.add_argument("drivers", nargs="?", default=None, help="driver file with observations")
     cal.add_argument("--model", default="811", help="model name (default 811)")
-    cal.add_argument("--out", required=True, help="result netCDF file")
+    cal.add_argument("--out", default=None, help="result netCDF file")
     cal.add_argument("--chains", type=int, default=4)
     cal.add_argument("--iterations", type=int, default=None,
                      help="iterations per chain kept after burn-in")
@@ -202,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--scaling", default="none", choices=["none", "n", "sqrt_n", "log_n"])
     cal.add_argument("--pixel", default=None,
                      help="for gridded input: land-pixel index or LAT,LON")
+    add_calibrate_arguments(cal)
     cal.set_defaults(func=cmd_calibrate)
 
     demo = sub.add_parser("demo", help="calibrate the bundled FI-Hyy site and plot it")
@@ -213,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--threads", type=int, default=None)
     demo.set_defaults(func=cmd_demo)
+    add_subcommands(sub)
     return parser
 
 
