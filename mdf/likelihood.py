@@ -243,7 +243,7 @@ _CONSTRAINT_OPS = {
 
 
 def build_likelihood(pixel, model, *, scaling: str = "none", annual_groups: str = "auto",
-                     streams=None) -> Likelihood:
+                     streams=None, aggregations=None, skip_constraints=()) -> Likelihood:
     """Compile a pixel's observations, constraints and priors for ``model``.
 
     Parameters
@@ -254,12 +254,21 @@ def build_likelihood(pixel, model, *, scaling: str = "none", annual_groups: str 
     model : dalec.Model
     scaling : {'none', 'n', 'sqrt_n', 'log_n'}
         Per-stream cost scaling.
-    annual_groups : {'auto', 'calendar', 'blocks12'}
+    annual_groups : {'auto', 'calendar', 'blocks12', 'run_years'}
         How ``annual_anomaly`` groups steps into years: ``calendar`` years of the time axis
-        (Edinburgh, CARDAMOM v3), or consecutive blocks of 12 observed steps (CARDAMOM v2.2,
-        which drops an incomplete final block). ``auto``: ``blocks12`` for binary CBF input.
+        (CARDAMOM v3), consecutive blocks of 12 observed steps (CARDAMOM v2.2, which drops an
+        incomplete final block), or ``run_years``: consecutive blocks of ``N // Y`` steps from
+        the start of the run, ``Y = nint(ΣΔt/365.25)`` (Edinburgh ``MODEL_LIKELIHOOD.f90``;
+        steps after year Y are not scored; needs ``deltat``). ``auto``: ``blocks12`` for
+        binary CBF input, ``calendar`` otherwise.
     streams : iterable of str, optional
         Restrict to these streams (default: every stream marked ``assimilate``).
+    aggregations : mapping of str to str, optional
+        Aggregation used for these streams where the pixel says ``pointwise`` (a model
+        family's convention, e.g. the Edinburgh annual mean plus anomalies of GPP, NBE, fire).
+    skip_constraints : iterable of str
+        Constraints scored elsewhere (a model family's extra terms, :mod:`mdf.terms`); they
+        are neither scored here nor warned about.
 
     Returns
     -------
@@ -281,8 +290,11 @@ def build_likelihood(pixel, model, *, scaling: str = "none", annual_groups: str 
     years = calendar_years(pixel["time"].values)
     cons = constraints(pixel)
     wanted = None if streams is None else set(streams)
+    aggregations = dict(aggregations or {})
     for stream in obs_streams(pixel):
         opts = get_obs_options(pixel, stream)
+        if stream in aggregations and opts.aggregation == "pointwise":
+            opts = opts.replace(aggregation=aggregations[stream])
         if wanted is not None and stream not in wanted:
             continue
         if wanted is None and not opts.assimilate:
@@ -303,8 +315,10 @@ def build_likelihood(pixel, model, *, scaling: str = "none", annual_groups: str 
             )
             continue
         _add_stream(b, stream, op, opts, values, valid, pixel, years, scaling, annual_groups)
+    skip = set(skip_constraints)
     for name, con in cons.items():
-        _add_constraint(b, name, con, pixel, model)
+        if name not in skip:
+            _add_constraint(b, name, con, pixel, model)
     for prior in parameter_priors(pixel):
         kind = 1 if prior.kind == "lognormal" else 0
         name = f"prior_{model.parameter_names[prior.index]}"
@@ -348,6 +362,19 @@ def _stream_sigma(stream, opts, values, valid, pixel):
     return sig
 
 
+def run_years(pixel) -> tuple[int, int]:
+    """Edinburgh CARDAMOM's year count ``nint(ΣΔt/365.25)`` and steps per year ``N // years``
+    (``cardamom_io.f90``), from the pixel's ``deltat`` [d]."""
+    if "deltat" not in pixel:
+        raise LikelihoodError(
+            f"{pixel.attrs.get('source_file', '<pixel>')}: annual grouping 'run_years' needs the "
+            "step lengths 'deltat' [d]"
+        )
+    dt = np.asarray(pixel["deltat"].values, dtype=np.float64)
+    years = max(1, int(math.floor(float(np.sum(dt)) / 365.25 + 0.5)))
+    return years, max(1, dt.size // years)
+
+
 def _add_stream(b, stream, op, opts, values, valid, pixel, years, scaling, annual_groups):
     idx = np.flatnonzero(valid)
     obs = values[valid]
@@ -371,12 +398,18 @@ def _add_stream(b, stream, op, opts, values, valid, pixel, years, scaling, annua
             grp = np.arange(len(idx)) // 12
             grp[grp >= len(idx) // 12] = -1  # incomplete final block is dropped (v2.2)
             n_groups = len(idx) // 12
+        elif annual_groups == "run_years":
+            n_groups, per_year = run_years(pixel)
+            grp = idx // per_year
+            grp[grp >= n_groups] = -1
         else:
             _, grp = np.unique(years[idx], return_inverse=True)
             n_groups = int(grp.max()) + 1
-        gsig = np.empty(n_groups)
+        gsig = np.ones(n_groups)
         for g in range(n_groups):
             members = sig[grp == g]
+            if members.size == 0:
+                continue  # a year without observations is skipped by the evaluator
             if np.isfinite(opts.annual_unc):
                 gsig[g] = opts.annual_unc
             else:  # Edinburgh: sqrt(sum unc^2)/n of the year

@@ -7,9 +7,12 @@ log-posterior the samplers call::
     log P(x) = -inf                        if any x_i outside [0, 1] (no model run)
              = -inf                        if a pre-run EDC fails (no model run)
              = -inf                        if a post-run EDC fails
-             = Σ log-likelihood terms + Σ prior terms   otherwise (NaN -> -inf)
+             = Σ log-likelihood terms + Σ prior terms + Σ family terms   otherwise
+                                           (NaN -> -inf)
 
 which is CARDAMOM v2.2's ``DALEC_MLF`` (``log EDC1 + LIKELIHOOD_P + log EDC2 + LIKELIHOOD``).
+The family terms (:mod:`mdf.terms`) are what a model family's reference adds beyond streams,
+constraints and priors (Edinburgh's "other priors"); models without any add nothing.
 """
 
 from __future__ import annotations
@@ -27,13 +30,15 @@ from dalec.api import prepare
 from .edc.hooks import hooks_for
 from .likelihood import Likelihood, _log_likelihood, build_likelihood
 from .space import ParameterSpace
+from .terms import no_data, no_terms, terms_for
 
 
 @cache
-def _compiled(kernel, edc_pre, edc_post):
-    """The compiled log-posterior and EDC score for one (model kernel, EDC hooks) triple.
+def _compiled(kernel, edc_pre, edc_post, extra=no_terms):
+    """The compiled log-posterior and EDC score for one (model kernel, EDC hooks, family
+    terms) combination.
 
-    Built once per process and model: numba closures over the kernel and hooks.
+    Built once per process and model: numba closures over the kernel, hooks and terms.
     """
 
     @njit(nogil=True)
@@ -48,8 +53,18 @@ def _compiled(kernel, edc_pre, edc_post):
         return True
 
     @njit(nogil=True)
+    def likelihood(pars, pools, fluxes, lik, extra_data, series, terms):
+        total = _log_likelihood(pars, pools, fluxes, *lik, series, terms)
+        # the family's terms follow the stream/constraint terms and the parameter priors
+        offset = lik[5].shape[0] + lik[16].shape[0] - 1
+        total += extra(pars, pools, fluxes, extra_data, terms, offset)
+        if math.isnan(total):
+            return -math.inf
+        return total
+
+    @njit(nogil=True)
     def log_posterior(x, ctx, scratch):
-        lo, span, islog, forcing, site, edc_data, use_edc, lik = ctx
+        lo, span, islog, forcing, site, edc_data, use_edc, lik, extra_data = ctx
         pars, pools, fluxes, series, terms, flags = scratch
         if not to_pars(x, lo, span, islog, pars):
             return -math.inf
@@ -58,13 +73,13 @@ def _compiled(kernel, edc_pre, edc_post):
         kernel(forcing, site, pars, pools, fluxes)
         if use_edc and not edc_post(pars, pools, fluxes, edc_data, flags, False):
             return -math.inf
-        return _log_likelihood(pars, pools, fluxes, *lik, series, terms)
+        return likelihood(pars, pools, fluxes, lik, extra_data, series, terms)
 
     @njit(nogil=True)
     def edc_score(x, ctx, scratch):
         """CARDAMOM's start-search objective: -5 per failed EDC, -5 more if log P is not
         finite (``EDC_DALEC_MLF``); 0 means an EDC-consistent, finite starting point."""
-        lo, span, islog, forcing, site, edc_data, use_edc, lik = ctx
+        lo, span, islog, forcing, site, edc_data, use_edc, lik, extra_data = ctx
         pars, pools, fluxes, series, terms, flags = scratch
         if not to_pars(x, lo, span, islog, pars):
             return -math.inf
@@ -79,7 +94,7 @@ def _compiled(kernel, edc_pre, edc_post):
                 n_fail += 1 - flags[k]
         score = -5.0 * n_fail
         if n_fail == 0:
-            lp = _log_likelihood(pars, pools, fluxes, *lik, series, terms)
+            lp = likelihood(pars, pools, fluxes, lik, extra_data, series, terms)
             if not math.isfinite(lp):
                 score -= 5.0
         return score
@@ -113,7 +128,17 @@ class Problem:
         self.options = dict(options or {})
         self.forcing, self.site = prepare(self.model, pixel, self.options)
         self.space = ParameterSpace(self.model)
-        self.likelihood = likelihood or build_likelihood(pixel, self.model, scaling=scaling)
+        self.family_terms = terms_for(self.model)
+        family = self.family_terms
+        if likelihood is None:
+            kwargs = {}
+            if family is not None:
+                kwargs = dict(family.likelihood_options,
+                              skip_constraints=family.constraints(self.model, pixel))
+            likelihood = build_likelihood(pixel, self.model, scaling=scaling, **kwargs)
+        self.likelihood = likelihood
+        self.extra_data, self.extra_names = (family.build if family else no_data)(self.model,
+                                                                                  pixel)
         self.hooks = hooks_for(self.model)
         self.use_edc = bool(edc) and self.hooks is not None
         if eqf is None:
@@ -125,10 +150,11 @@ class Problem:
             else np.zeros(1)
         )
         pre, post = (self.hooks.pre, self.hooks.post) if self.hooks else (_no_edc_pre, _no_edc_post)
-        self._log_posterior, self._edc_score = _compiled(self.model.kernel, pre, post)
+        self._log_posterior, self._edc_score = _compiled(
+            self.model.kernel, pre, post, family.evaluate if family else no_terms)
         self.ctx = (
             self.space.lo, self.space.span, self.space.islog, self.forcing, self.site,
-            self.edc_data, self.use_edc, self.likelihood.arrays(),
+            self.edc_data, self.use_edc, self.likelihood.arrays(), self.extra_data,
         )
 
     @property
@@ -142,7 +168,7 @@ class Problem:
             np.empty((len(self.model.pools), self.n_steps + 1)),
             np.zeros((len(self.model.fluxes), self.n_steps)),
             np.empty(max(self.likelihood.n_points, 1)),
-            np.zeros(max(self.likelihood.n_terms, 1)),
+            np.zeros(max(self.likelihood.n_terms + len(self.extra_names), 1)),
             np.ones(self.hooks.n_flags if self.hooks else 100, dtype=np.int64),
         )
 
@@ -152,12 +178,13 @@ class Problem:
         return float(self._log_posterior(np.asarray(x, dtype=np.float64), self.ctx, scratch))
 
     def terms(self, pars) -> dict[str, float]:
-        """Each likelihood and prior term by name, plus ``edc`` (0 or -inf) and ``total``."""
+        """Each likelihood, prior and family term by name, and ``total``."""
         x = self.space.to_normalised(pars)
         scratch = self.scratch()
         total = self._log_posterior(np.asarray(x, dtype=np.float64), self.ctx, scratch)
-        values = scratch[4][: self.likelihood.n_terms].tolist()
-        out = dict(zip(self.likelihood.names, values, strict=True))
+        names = self.likelihood.names + self.extra_names
+        values = scratch[4][: len(names)].tolist()
+        out = dict(zip(names, values, strict=True))
         if not math.isfinite(total):
             out = {name: math.nan for name in out}
         out["total"] = float(total)

@@ -38,7 +38,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ..model import Model, Parameter
+from ..model import Model, Observable, Parameter
 from . import _gcel
 from ._gcel import PI_F
 
@@ -212,6 +212,25 @@ def derived(pars, pools, fluxes):
     }
 
 
+#: NEE as the Edinburgh likelihood scores it: -GPP + Ra + Rh, without fire (``M_NEE``)
+_NEE = (("gpp", -1.0), ("ra", 1.0), ("rh_litter", 1.0), ("rh_som", 1.0))
+
+#: Observation operators of the Edinburgh likelihood (``MODEL_LIKELIHOOD.f90``): fluxes per
+#: step, LAI and stocks as the mean of the states at the start and end of the step. GPP, NBE
+#: and fire enter as annual means plus anomalies (:mod:`mdf.terms.gcel` sets that).
+OBSERVABLES = {
+    "gpp": Observable(fluxes=(("gpp", 1.0),)),
+    "lai": Observable(pools=("c_foliar",), at="mid", divide_by="lcma"),
+    "nee": Observable(fluxes=_NEE),
+    "nbe": Observable(fluxes=_NEE + (("fire", 1.0),)),
+    "reco": Observable(fluxes=(("ra", 1.0), ("rh_litter", 1.0), ("rh_som", 1.0))),
+    "fire": Observable(fluxes=(("fire", 1.0),)),
+    "cfol": Observable(pools=("c_foliar",), at="mid"),
+    "croot": Observable(pools=("c_root",), at="mid"),
+    "cwood": Observable(pools=("c_wood",), at="mid"),
+    "som": Observable(pools=("c_som",), at="mid"),
+}
+
 MODEL = Model(
     name="C1",
     description="Edinburgh DALEC.C1 (DALEC_CDEA_LU_FIRES): 6 C pools, ACM1 GPP, CDEA phenology, "
@@ -232,4 +251,5 @@ MODEL = Model(
         "GCEL/CARDAMOM commit 36267339, LIBRARY/CARDAMOM_F/model/DALEC.C1.D1.F2.P1.#",
     ),
     constant_step=False,
+    observables=OBSERVABLES,
 )

@@ -47,7 +47,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ..model import Model, ModelError, Parameter
+from ..model import Model, ModelError, Observable, Parameter
 from . import _d4_canopy as canopy
 from . import _d4_soil as soilmod
 from . import _gcel, c1
@@ -437,4 +437,5 @@ MODEL = Model(
     ),
     options=OPTIONS,
     constant_step=False,
+    observables={**c1.OBSERVABLES, "et": Observable(fluxes=(("et", 1.0),))},
 )
