@@ -133,7 +133,7 @@ def calibrate(
     checkpoint=None,
     threads: int | None = None,
     draws: int = 500,
-    scaling: str = "none",
+    scaling: str | None = None,
     edc: bool = True,
     eqf: float | None = None,
     options=None,
@@ -142,6 +142,8 @@ def calibrate(
     progress=None,
     target_rhat: float = 1.05,
     target_ess: float = 400.0,
+    preset: str | None = None,
+    preset_options=None,
 ):
     """Calibrate a DALEC model against one pixel's observations.
 
@@ -168,8 +170,8 @@ def calibrate(
         Threads for the chains (default: all cores). Results do not depend on it.
     draws : int
         Posterior draws run forward for the flux and pool ensemble.
-    scaling : {'none', 'n', 'sqrt_n', 'log_n'}
-        Per-stream cost scaling.
+    scaling : {'none', 'n', 'sqrt_n', 'log_n'}, optional
+        Per-stream cost scaling (default ``none``; a preset's own otherwise).
     edc : bool
         Apply the model's EDCs.
     eqf : float, optional
@@ -184,6 +186,14 @@ def calibrate(
         ``progress(phase, done, total, run)`` after each block (the CLI draws a bar).
     target_rhat, target_ess : float
         Convergence targets for the warning.
+    preset : {'edinburgh'}, optional
+        Run a reference implementation's whole procedure instead (:mod:`mdf.presets`): its
+        sampler, default scaling, phases, kept draws and convergence test. ``iterations`` is
+        then the proposals per chain over all phases; ``sampler`` must be left at its default
+        and ``burn_in``, ``thin``, ``warm_start``, ``checkpoint`` and the targets do not
+        apply.
+    preset_options : mapping, optional
+        Further keyword arguments of the preset's ``calibrate`` (e.g. ``{"start": "mdf"}``).
 
     Returns
     -------
@@ -197,6 +207,12 @@ def calibrate(
     """
     from .results import CalibrationResult
 
+    if preset is not None:
+        return _calibrate_preset(preset, pixel, model, sampler, checkpoint, chains=chains,
+                                 iterations=iterations, seed=seed, threads=threads, draws=draws,
+                                 scaling=scaling, edc=edc, eqf=eqf, options=options,
+                                 progress=progress, **dict(preset_options or {}))
+    scaling = "none" if scaling is None else scaling
     problem = Problem(pixel, model, options=options, scaling=scaling, edc=edc, eqf=eqf)
     samp = get_sampler(sampler)
     settings = default_settings(
@@ -221,6 +237,17 @@ def calibrate(
     result = CalibrationResult.from_run(run, n_draws=draws, threads=threads)
     result.check_convergence(target_rhat, target_ess)
     return result
+
+
+def _calibrate_preset(name, pixel, model, sampler, checkpoint, **kwargs):
+    """A preset's whole procedure (:mod:`mdf.presets`); it is not checkpointed."""
+    from .presets import get_preset
+
+    if sampler not in ("am", name):
+        raise ValueError(f"preset {name!r} chooses its own sampler; got sampler={sampler!r}")
+    if checkpoint is not None:
+        raise ValueError(f"preset {name!r} runs are not checkpointed; drop checkpoint=")
+    return get_preset(name).calibrate(pixel, model, **kwargs)
 
 
 def _remove_stale_temporaries(path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Samplers: small classes with one job, chosen by name (``am``, ``cardamom``, ``emcee``)."""
+"""Samplers: small classes with one job, chosen by name (``am``, ``cardamom``, ``edinburgh``,
+``emcee``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ def get_sampler(name) -> Sampler:
         from .cardamom import CardamomMHMCMC
 
         _SAMPLERS["cardamom"] = CardamomMHMCMC
+    if name == "edinburgh" and "edinburgh" not in _SAMPLERS:
+        from .edinburgh import EdinburghAPMCMC
+
+        _SAMPLERS["edinburgh"] = EdinburghAPMCMC
     if name == "emcee" and "emcee" not in _SAMPLERS:
         from .ensemble import EmceeSampler
 
@@ -27,7 +32,9 @@ def get_sampler(name) -> Sampler:
     try:
         return _SAMPLERS[name]()
     except KeyError:
-        raise ValueError(f"unknown sampler {name!r}; choose from am, cardamom, emcee") from None
+        raise ValueError(
+            f"unknown sampler {name!r}; choose from am, cardamom, edinburgh, emcee"
+        ) from None
 
 
 __all__ = ["AdaptiveMetropolis", "Sampler", "get_sampler", "register_sampler"]
