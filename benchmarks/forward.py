@@ -10,8 +10,14 @@ model, the time of one forward run called from compiled code (as the samplers ca
 the ensemble throughput on 1 thread and on all cores, and, for DALEC 400, the ratio to a
 statement-by-statement port of the reference C code measured in the same run
 (benchmarks/_straight_port.py). Reference figures on this class of machine (not measured
-here): CARDAMOM's C DALEC 400 16.3 µs per 72-step run at gcc -O2; the Edinburgh Fortran
-DALEC.C1 41.5 µs per 204 steps, DALEC.4 570 µs per 192 steps (-O2).
+here): CARDAMOM's C DALEC 400 16.3 µs per 72-step run at gcc -O2.
+
+The Edinburgh models DALEC.C1 and DALEC.4 run on their reference drivers (BR-Sa1, 204 months;
+FI-Hyy, 192 months; ../shared/reference/gcel) cycling through the same parameter vectors as
+the Fortran timing harness (the BR-Sa1 pack's posterior vectors; the FI-Hyy log-uniform
+draws), with and without the EDCs after each run, and are compared with the Fortran's
+figures in ../shared/reference/gcel/timings.txt (gfortran -O2 and -O3 -march=native, on
+another machine: an AMD Zen 5 KVM guest).
 """
 
 from __future__ import annotations
@@ -125,6 +131,116 @@ def jpl_cases():
     return demo, fluxval, {"400": pars400, "809": pars809, "811": pars809}
 
 
+#: Fortran means [us/run] from timings.txt when it cannot be read: (model, flags, mode)
+FORTRAN_US = {("c1", "O2", "time"): 41.5, ("c1", "O2", "timeedc"): 45.7,
+              ("c1", "O3n", "time"): 37.0, ("c1", "O3n", "timeedc"): 41.7,
+              ("d4", "O2", "time"): 570.0, ("d4", "O2", "timeedc"): 579.2,
+              ("d4", "O3n", "time"): 433.8, ("d4", "O3n", "timeedc"): 451.4}
+GCEL_CASES = (("C1", "c1", "c1_BR-Sa1", "BR-Sa1 (reference)"),
+              ("DALEC.4", "d4", "d4_FI-Hyy_draws", "FI-Hyy (reference)"))
+
+
+def fortran_figures() -> dict:
+    """Mean us/run per (model, flags, mode) from the summary of timings.txt (the longest
+    repetition count of each)."""
+    import re
+
+    path = SHARED / "reference" / "gcel" / "timings.txt"
+    if not path.exists():
+        return dict(FORTRAN_US)
+    pattern = re.compile(r"^\s*(c1|d4)\s+(O2|O3n)\s+(time|timeedc)\s+nrep=\s*(\d+)\s+mean\s+"
+                         r"([\d.]+) us/run")
+    best = {}
+    for line in path.read_text().splitlines():
+        m = pattern.match(line)
+        if m:
+            key, nrep = m.group(1, 2, 3), int(m.group(4))
+            if key not in best or nrep > best[key][0]:
+                best[key] = (nrep, float(m.group(5)))
+    return {k: v[1] for k, v in best.items()} or dict(FORTRAN_US)
+
+
+def _set_loop_for(kernel, pre, post, with_edc):
+    @njit
+    def loop(forcing, site, pars, pools, fluxes, data, flags, n):
+        k = 0
+        for _ in range(n):
+            p = pars[k]
+            kernel(forcing, site, p, pools, fluxes)
+            if with_edc:
+                pre(p, data, flags, False)
+                post(p, pools, fluxes, data, flags, False)
+            k += 1
+            if k == pars.shape[0]:
+                k = 0
+
+    return loop
+
+
+def time_kernel_set(model, pixel, pars, with_edc=False, repeat=5, min_seconds=0.3):
+    """Best-of-``repeat`` us per run cycling through the vectors ``pars`` (S, P), optionally
+    followed by the EDCs (production mode, as the Fortran harness's 'timeedc')."""
+    from mdf.edc.hooks import hooks_for
+
+    hooks = hooks_for(model)
+    forcing, site = prepare(model, pixel)
+    pools, fluxes = allocate(model, 1, forcing.shape[1])
+    data = hooks.data(model, pixel)
+    flags = np.ones(hooks.n_flags, dtype=np.int64)
+    loop = _set_loop_for(model.kernel, hooks.pre, hooks.post, with_edc)
+    args = (forcing, site, np.ascontiguousarray(pars), pools[0], fluxes[0], data, flags)
+    loop(*args, 1)
+    n = pars.shape[0]
+    while True:
+        t0 = time.perf_counter()
+        loop(*args, n)
+        if time.perf_counter() - t0 > min_seconds / 5:
+            break
+        n *= 2
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        loop(*args, n)
+        best = min(best, (time.perf_counter() - t0) / n)
+    return best * 1e6, forcing.shape[1]
+
+
+def gcel_main(cores):
+    """DALEC.C1 and DALEC.4 on their reference drivers, against the Fortran's timings."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from tests.dalec.test_edinburgh_models import load_pixel, load_reference
+    except ImportError as err:  # pragma: no cover
+        print(f"Edinburgh models: cannot load the reference cases ({err})")
+        return
+    fortran = fortran_figures()
+    print()
+    print("Edinburgh models (Fortran: ../shared/reference/gcel/timings.txt, another machine)")
+    print(f"{'model':8s} {'drivers':22s} {'steps':>5s} {'us/run':>8s} {'+EDC':>8s}"
+          f" {'/F -O2':>7s} {'/F -O3n':>7s} {'+EDC/F':>7s} {'runs/s 1 thr':>13s}"
+          f" {f'runs/s {cores} thr':>13s}")
+    for name, key, tag, label in GCEL_CASES:
+        if not (SHARED / "reference" / "gcel" / f"{tag}_met.csv").exists():
+            print(f"{name:8s} {label:22s} (not available: no ../shared/reference/gcel)")
+            continue
+        model = dalec.get_model(name)
+        pixel = load_pixel(tag)
+        pars = load_reference(tag)[0]
+        us, n = time_kernel_set(model, pixel, pars)
+        us_edc, _ = time_kernel_set(model, pixel, pars, with_edc=True)
+        r1 = ensemble_rate(model, pixel, pars[0], n_samples=400 if key == "d4" else 4000,
+                           threads=1)
+        rn = ensemble_rate(model, pixel, pars[0], n_samples=400 if key == "d4" else 4000,
+                           threads=cores)
+        print(f"{name:8s} {label:22s} {n:5d} {us:8.2f} {us_edc:8.2f}"
+              f" {us / fortran[(key, 'O2', 'time')]:7.2f}"
+              f" {us / fortran[(key, 'O3n', 'time')]:7.2f}"
+              f" {us_edc / fortran[(key, 'O2', 'timeedc')]:7.2f} {r1:13.0f} {rn:13.0f}")
+    print("  ratios < 1: faster than the Fortran figure; Fortran -O2 "
+          + ", ".join(f"{k[0]} {fortran[(k[0], 'O2', 'time')]:.1f} us" for k in
+                      (("c1",), ("d4",))))
+
+
 def main():
     cores = numba.config.NUMBA_NUM_THREADS
     demo, fluxval, pars = jpl_cases()
@@ -150,6 +266,7 @@ def main():
     print(f"  vs CARDAMOM C at gcc -O2 (reference figure, not measured here): "
           f"{C_REFERENCE_US['400']:.1f} us/run; ratio {ours / C_REFERENCE_US['400']:.2f} "
           "(target <= 0.5)")
+    gcel_main(cores)
 
 
 if __name__ == "__main__":
