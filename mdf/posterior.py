@@ -119,6 +119,14 @@ class Problem:
     eqf : float
         EDC equilibrium factor (CARDAMOM default 2; a CBF's OTHERPRIORUNC[36] overrides it
         when ``eqf`` is None).
+    likelihood : mdf.likelihood.Likelihood, optional
+        A compiled likelihood to use instead of building one from the pixel.
+
+    Notes
+    -----
+    A model family with :mod:`mdf.terms` (DALEC.C1, DALEC.4) builds its likelihood with the
+    family's stream conventions, leaves the constraints it scores itself to it, and adds its
+    terms after the streams, constraints and parameter priors (``extra_names``).
     """
 
     def __init__(self, pixel, model, *, options: Mapping | None = None, scaling="none",
