@@ -390,7 +390,7 @@ def calibrate(pixel, model="DALEC.4", *, chains: int = 3, iterations: int | None
     run.done_burn, run.done_sample = n_pre, n_main
     run.draws = post["draws"]
     run.lp = lps[kept][:, -post["draws"].shape[1]:]
-    run.start_iterations = used
+    run.start_iterations = np.asarray(used)[kept]
     run.accept = sampler.acceptance(state)[kept]
     result = CalibrationResult.from_run(run, n_draws=draws, threads=threads)
     result.postprocessing = post

@@ -220,7 +220,7 @@ def test_chain_selection_rules():
 
 
 @pytest.mark.shared
-def test_preset_end_to_end_c1(recwarn):
+def test_preset_end_to_end_c1(recwarn, tmp_path):
     """mdf.calibrate(preset="edinburgh") on the BR-Sa1 binary: pre-run, main run, the last
     100 of 1000 stored states per chain, chain selection; every kept state is EDC-consistent."""
     import drivers
@@ -244,3 +244,4 @@ def test_preset_end_to_end_c1(recwarn):
     assert np.all(np.isfinite(result.log_posterior))
     assert np.all(np.isfinite(post["log_likelihood"]))
     assert result.converged == post["converged"]
+    result.to_netcdf(tmp_path / "posterior.nc")  # every per-chain array follows the kept chains
