@@ -244,7 +244,7 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
 
 
 def run_settings(model, seed: int, options: dict) -> dict:
-    """The run.json record: what every pixel's chains depend on (defaults written out)."""
+    """The run.json record: what every pixel's chains depend on (options off their defaults)."""
     import dalec
 
     unknown = sorted(set(options) - set(CALIBRATE_OPTIONS))
@@ -253,16 +253,17 @@ def run_settings(model, seed: int, options: dict) -> dict:
                         f"known: {', '.join(CALIBRATE_OPTIONS)}")
     if int(seed) < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
-    # every option with its value (defaults filled in), so that a run started from the CLI
-    # and one from Python with the same effective settings share one run.json
+    # only the options that differ from mdf.calibrate's defaults, so that the same effective
+    # settings (from the CLI or from Python, given or left out) make the same run.json; the
+    # result files record every resolved setting
     import inspect
 
     from .calibration import calibrate
 
     defaults = {k: p.default for k, p in inspect.signature(calibrate).parameters.items()
                 if k in CALIBRATE_OPTIONS}
-    calib = {k: (dict(v) if isinstance(v, dict) else v)
-             for k, v in sorted({**defaults, **options}.items())}
+    calib = {k: (dict(v) if isinstance(v, dict) else v) for k, v in sorted(options.items())
+             if v is not None and not (k in defaults and v == defaults[k])}
     return {"model": dalec.get_model(model).name, "seed": int(seed), "calibrate": calib,
             "pixel_seed": "SeedSequence([seed, blake2b-64(pixel_id)]) >> 1"}
 

@@ -21,7 +21,8 @@ def add_calibrate_arguments(cal: argparse.ArgumentParser) -> None:
     shared = cal.add_argument_group("run options (both forms)")
     shared.add_argument("--warm-start", dest="warm_start", action="store_true", default=None,
                         help="CMA-ES climb before burn-in (default: on for the am sampler)")
-    shared.add_argument("--no-warm-start", dest="warm_start", action="store_false")
+    shared.add_argument("--no-warm-start", dest="warm_start", action="store_false",
+                        default=None)
     shared.add_argument("--no-edc", dest="edc", action="store_false", default=True,
                         help="switch the model's ecological constraints off")
     shared.add_argument("--block", type=int, default=None,
@@ -48,6 +49,18 @@ def add_calibrate_arguments(cal: argparse.ArgumentParser) -> None:
                       help="for gridded --pixels: netCDF mask, cells where it is 0 are left out")
     many.add_argument("--sites", default=None,
                       help="site table (site names and land-cover classes of the pixels)")
+
+
+def _calibrate_defaults() -> dict:
+    """Defaults of the ``calibrate`` subcommand's options (dest -> default)."""
+    from .cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    defaults: dict = {}
+    for action in sub.choices["calibrate"]._actions:  # the first of a dest is argparse's
+        defaults.setdefault(action.dest, action.default)
+    return defaults
 
 
 def _bar(total: int):
@@ -87,10 +100,12 @@ def cmd_calibrate_many(args) -> int:
             bar.update(1)
             bar.set_postfix_str(f"{outcome.pixel_id} {outcome.status}")
 
-    options = dict(chains=args.chains, iterations=args.iterations, burn_in=args.burn_in,
-                   thin=args.thin, sampler=args.sampler, draws=args.draws, scaling=args.scaling,
-                   warm_start=args.warm_start, edc=args.edc, block=args.block)
-    options = {k: v for k, v in options.items() if v is not None}
+    # the options given on the command line (a default of the CLI stands for mdf.calibrate's)
+    defaults = _calibrate_defaults()
+    options = {k: getattr(args, k) for k in ("chains", "iterations", "burn_in", "thin",
+                                             "sampler", "draws", "scaling", "warm_start", "edc",
+                                             "block")
+               if getattr(args, k) != defaults.get(k)}
     log.info("%d pixels in %s; shard %d of %d: %d pixels on %d %s worker(s) x %d thread(s)",
              len(pixels), args.pixels, shard, n_shards, len(part), workers, args.executor,
              threads)

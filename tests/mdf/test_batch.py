@@ -1,0 +1,205 @@
+"""calibrate_many, merge and validate on a few small pixels (CI-sized chains)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import drivers
+import mdf
+from mdf.cli import main
+from mdf.merge import CLASS_FLAGS, STATUS_FLAGS, merge
+from mdf.pixels import open_pixels
+from mdf.runfolder import RunFolder
+from mdf.validate_run import validate_run
+from tests.drivers.test_gridded import write_cube
+
+pytestmark = [pytest.mark.filterwarnings("ignore::mdf.ConvergenceWarning"),
+              pytest.mark.filterwarnings("ignore:model 400 cannot simulate")]
+DATA = Path(__file__).resolve().parents[1] / "data"
+SITE76 = drivers.data_path("flux_site_76.cbf")
+#: CI-sized chains: the plumbing is under test here, not convergence
+TINY = dict(chains=2, burn_in=1000, iterations=500, thin=50, draws=20, block=250,
+            warm_start=False, edc=False)
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory):
+    """Three copies of FI-Hyy under other names (other ids, so other seeds) + a site table."""
+    root = tmp_path_factory.mktemp("sites")
+    folder = root / "cbf"
+    folder.mkdir()
+    for n in (1, 2, 3):
+        shutil.copy(SITE76, folder / f"hyy_{n}.cbf")
+    (root / "sites.csv").write_text("pixel_id,site,land_cover\nhyy_1,FI-Hyy,ENF\n"
+                                    "hyy_2,hyy_2,ENF\nhyy_3,hyy_3,MF\n")
+    return open_pixels(folder)
+
+
+@pytest.fixture(scope="module")
+def run(sites, tmp_path_factory):
+    path = tmp_path_factory.mktemp("run") / "run"
+    outcomes = mdf.calibrate_many(sites, path, "400", seed=3, threads=1, **TINY)
+    return path, outcomes
+
+
+def test_every_pixel_done_once_and_a_rerun_skips_them(run, sites):
+    path, outcomes = run
+    assert [o.status for o in outcomes] == ["done"] * 3
+    folder = RunFolder(path)
+    assert folder.counts()["done"] == 3
+    assert folder.leftovers() == []
+    assert not list((path / "checkpoints").iterdir()) and not list((path / "running").iterdir())
+    again = mdf.calibrate_many(sites, path, "400", seed=3, threads=1, **TINY)
+    assert [o.status for o in again] == ["skipped"] * 3
+    # a pixel's chains are those of mdf.calibrate with its own seed
+    pixel = sites[1].read()
+    single = mdf.calibrate(pixel, "400", seed=mdf.pixel_seed(3, "hyy_2"), threads=2, **TINY)
+    with xr.open_dataset(folder.result_path("hyy_2"), group="posterior") as post:
+        np.testing.assert_array_equal(post["theta"].values, single.parameters[:, :, 9])
+
+
+def test_failed_pixel_is_recorded_and_retried_on_request(tmp_path, sites):
+    bad = tmp_path / "broken.cbf"
+    bad.write_bytes(SITE76.read_bytes()[:5000])
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{sites[0].source}\n{bad}\n")
+    pixels = open_pixels(listing)
+    out = mdf.calibrate_many(pixels, tmp_path / "run", "400", seed=3, threads=1, **TINY)
+    assert [o.status for o in out] == ["done", "failed"]
+    folder = RunFolder(tmp_path / "run")
+    assert folder.states() == {"hyy_1": "done", "broken": "failed"}
+    assert "broken.cbf" in folder.failure_path("broken").read_text()
+    assert [o.status for o in mdf.calibrate_many(pixels, tmp_path / "run", "400", seed=3,
+                                                 threads=1, **TINY)] == ["skipped", "not_retried"]
+    again = mdf.calibrate_many(pixels, tmp_path / "run", "400", seed=3, threads=1,
+                               retry_failed=True, **TINY)
+    assert again[1].status == "failed"
+    with pytest.raises(TypeError, match="unknown option"):
+        mdf.calibrate_many(pixels, tmp_path / "run", "400", seed=3, colour="red")
+
+
+def test_merged_sites_product_is_the_quantiles_of_each_result(run, tmp_path):
+    path, _ = run
+    product = tmp_path / "product.nc"
+    summary = merge(path, product)
+    assert summary["done"] == 3 and summary["n_pixels"] == 3
+    with xr.open_dataset(product) as ds:
+        ds = ds.load()
+    assert ds.attrs["Conventions"] == "CF-1.12" and ds.attrs["featureType"] == "timeSeries"
+    assert ds["nee"].dims == ("quantile", "time", "site")
+    assert ds["c_wood"].dims == ("quantile", "state_time", "site")
+    assert ds["nee"].attrs["units"] == "g m-2 d-1" and "source" in ds["nee"].attrs["comment"]
+    assert ds["sink_source_class"].attrs["flag_meanings"] == "sink neutral source"
+    assert list(ds["site_id"].values) == ["hyy_1", "hyy_2", "hyy_3"]
+    assert list(ds["land_cover"].values) == ["ENF", "ENF", "MF"]
+    for k, pid in enumerate(ds["site_id"].values):
+        with xr.open_datatree(RunFolder(path).result_path(pid)) as tree:
+            tree = tree.load()
+        summ = tree["summary"].to_dataset()
+        np.testing.assert_allclose(ds["nee"].isel(site=k).values,
+                                   summ["nee_quantiles"].values.astype(np.float32), rtol=1e-6)
+        theta = tree["posterior"]["theta"].values.ravel()
+        assert ds["par_theta"].isel(site=k).sel(quantile=0.5) == pytest.approx(
+            np.median(theta), rel=1e-6)
+        assert ds["par_theta"].attrs["units"] == tree["posterior"]["theta"].attrs["units"]
+        assert float(ds["p_sink"][k]) == pytest.approx(float(summ["p_sink"]))
+        assert int(ds["sink_source_class"][k]) == CLASS_FLAGS[str(summ["sink_source_class"].values)]
+        rhat = tree["diagnostics"]["rhat"].values
+        np.testing.assert_allclose(ds["rhat"].isel(site=k).values, rhat.astype(np.float32))
+        assert float(ds["max_rhat"][k]) == pytest.approx(np.nanmax(rhat), rel=1e-6)
+    assert (ds["calibration_status"].values == STATUS_FLAGS["done"]).all()
+    known = np.isin(ds["sink_source_class"].values, [0, 2]).mean()
+    assert ds.attrs["fraction_sign_known"] == pytest.approx(known)
+    merge(path, tmp_path / "again.nc")
+    assert (tmp_path / "again.nc").read_bytes() == product.read_bytes()
+
+
+def test_grid_product_puts_each_pixel_in_its_cell(tmp_path, rng):
+    ocean = np.zeros((3, 4), dtype=bool)
+    ocean[0, :2] = True
+    met = tmp_path / "met.nc"
+    write_cube(met, 3, 4, 24, rng, ocean=ocean)
+    pixels = open_pixels(met)
+    some = pixels.select(pixels.ids()[:3])
+    # the run is over all 10 land pixels; only 3 are calibrated (shard 0 of 4 + one more)
+    mdf.calibrate_many(pixels, tmp_path / "run", "400", seed=1, threads=1, shard=0, n_shards=4,
+                       **TINY)
+    done = {p.pixel_id for p in pixels.shard(0, 4)}
+    product = tmp_path / "grid.nc"
+    summary = merge(tmp_path / "run", product)
+    assert summary["done"] == len(done) and summary["not_done"] == 10 - len(done)
+    with xr.open_dataset(product) as ds:
+        ds = ds.load()
+    assert ds["gpp"].dims == ("quantile", "time", "lat", "lon")
+    assert ds["lat"].attrs["units"] == "degrees_north" and ds["gpp"].attrs["grid_mapping"] == "crs"
+    status = ds["calibration_status"].values
+    for p in pixels:
+        cell = (p.lat_index, p.lon_index)
+        if p.pixel_id in done:
+            assert status[cell] == STATUS_FLAGS["done"]
+            assert np.isfinite(ds["p_sink"].values[cell])
+        else:
+            assert status[cell] == STATUS_FLAGS["not_done"]
+            assert np.isnan(ds["gpp"].values[(slice(None), slice(None), *cell)]).all()
+    assert np.isnan(status[0, 0]) and np.isnan(ds["p_sink"].values[0, 0])  # ocean
+    assert len(some) == 3
+
+
+def test_validate_scores_the_withheld_months(tmp_path):
+    folder = tmp_path / "cbf"
+    folder.mkdir()
+    shutil.copy(SITE76, folder / "flux_site_76.cbf")
+    table = tmp_path / "sites.csv"
+    table.write_text("pixel_id,site,land_cover\nflux_site_76,FI-Hyy,ENF\n")
+    withheld = tmp_path / "withheld"
+    withheld.mkdir()
+    shutil.copy(DATA / "validation_FI-Hyy.csv", withheld)
+    pixels = open_pixels(folder, sites=table)
+    mdf.calibrate_many(pixels, tmp_path / "run", "811", seed=2, threads=2, **TINY)
+    rows, summary = validate_run(tmp_path / "run", withheld)
+    assert {r["variable"] for r in rows} == {"gpp", "nee", "et"}
+    for r in rows:
+        assert r["site"] == "FI-Hyy" and r["land_cover"] == "ENF" and r["n"] > 50
+        assert 0 <= r["model_coverage90"] <= 1 and np.isfinite(r["baseline_nse"])
+    assert [(s["group"], s["variable"]) for s in summary][:3] == [("all", "gpp"), ("all", "nee"),
+                                                                 ("all", "et")]
+    assert (tmp_path / "run" / "validation_sites.csv").read_text().count("\n") == 4
+
+
+def test_cli_many_pixel_form_status_merge_validate(tmp_path, sites, capsys, monkeypatch):
+    listing = tmp_path / "pixels.csv"
+    assert main(["pixels", str(Path(sites[0].source).parent), "--out", str(listing)]) == 0
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "1")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_COUNT", "2")
+    args = ["calibrate", "--pixels", str(listing), "--out-dir", str(tmp_path / "run"),
+            "--model", "400", "--chains", "2", "--burn-in", "1000", "--iterations", "500",
+            "--thin", "50", "--draws", "20", "--block", "250", "--no-warm-start", "--no-edc",
+            "--seed", "3", "--workers", "1"]
+    assert main(args) == 0
+    assert RunFolder(tmp_path / "run").states() == {"hyy_1": "pending", "hyy_2": "done",
+                                                    "hyy_3": "pending"}
+    # the same settings from Python make the same run: it takes the CLI's folder over
+    out = mdf.calibrate_many(sites, tmp_path / "run", "400", seed=3, threads=1, shard=0,
+                             n_shards=2, **TINY)
+    assert [o.status for o in out] == ["done", "done"]
+    capsys.readouterr()
+    assert main(["status", str(tmp_path / "run"), "--list", "done"]) == 0
+    out = capsys.readouterr().out
+    assert "3 done" in out and "0 pending" in out and "done        hyy_3" in out
+    assert main(["merge", str(tmp_path / "run"), "--out", str(tmp_path / "p.nc"),
+                 "--figure", str(tmp_path / "p.png")]) == 0
+    assert "3 of 3 pixels" in capsys.readouterr().out and (tmp_path / "p.png").stat().st_size
+    with pytest.raises(SystemExit, match="not both|--out-dir"):
+        main(["calibrate", "--pixels", str(listing), "--out", "x.nc"])
+    # the one-pixel form still works, with the new run options
+    assert main(["calibrate", sites[0].source, "--model", "400", "--out",
+                 str(tmp_path / "one.nc"), "--chains", "2", "--burn-in", "1000", "--iterations",
+                 "500", "--thin", "50", "--draws", "20", "--no-warm-start", "--no-edc",
+                 "--threads", "1"]) == 0
+    with xr.open_dataset(tmp_path / "one.nc", group="posterior") as post:
+        assert post.sizes["draw"] == 10
