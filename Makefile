@@ -11,7 +11,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[test,plot,docs]'
+	$(BIN)/python -m pip install --quiet -e '.[test,plot,docs,dask,batch]'
 	touch $@
 
 demo: install

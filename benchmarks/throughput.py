@@ -1,0 +1,117 @@
+"""Pixels per core-hour at the default (converging) settings, and parallel efficiency.
+
+Run: ``python benchmarks/throughput.py [--sites 8] [--model 811] [--workers 2]``. Prints:
+
+1. pixels per core-hour of ``mdf.calibrate_many`` at ``mdf.calibrate``'s default settings
+   (4 chains, 100 000 burn-in + 100 000 sampling iterations, CMA-ES warm start, EDCs on, 500
+   draws run forward) on CARDAMOM-FluxVal sites, one pixel per core;
+2. the speed-up on ``--workers`` cores (a process pool, one pixel per worker) over one core, on
+   the same sites (goal on 2 cores: >= 1.9x);
+3. the core-hours this extrapolates to for 55,246 pixels (the 0.5 degree land grid of the
+   seed analysis; goal <= 2,000 core-hours). CARDAMOM-scale settings (4 chains x 1e8
+   iterations, 2-5 h per chain) cost about 1 million core-hours.
+
+Workers are warmed up (numba kernels compiled or loaded) before timing. The machine may be
+shared: the figures say what they measured, no more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import mdf
+from mdf.executors import process_pool
+from mdf.pixels import open_pixels
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DALEC_MDF_SHARED", ROOT.parent / "shared"))
+GLOBAL_PIXELS = 55_246
+#: short runs through the same code paths (EDC start search, CMA-ES, AM) to compile first
+WARM = dict(chains=2, burn_in=2000, iterations=500, thin=50, draws=10, block=1000)
+WARM_SITES = ("flux_site_7", "flux_site_2", "flux_site_4", "flux_site_10")
+
+
+def _warm(ex, pixels, model, tmp: Path) -> None:
+    """Compile/load the kernels in every worker (short runs, discarded)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mdf.calibrate_many(pixels.select(WARM_SITES), tmp / "warm", model, seed=99,
+                           executor=ex, threads=1, **WARM)
+
+
+def _timed(pixels, run_dir, model, executor):
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = mdf.calibrate_many(pixels, run_dir, model, seed=1, executor=executor, threads=1)
+    return time.perf_counter() - t, out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, default=8, help="FluxVal sites (spread over 204)")
+    parser.add_argument("--model", default="811")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep", default=None, help="keep the run folders here")
+    args = parser.parse_args(argv)
+    cbf = SHARED / "data" / "fluxval" / "cbf"
+    if not cbf.is_dir():
+        sys.exit(f"no {cbf}: this benchmark needs the shared FluxVal CBFs")
+    pixels = open_pixels(cbf)
+    pick = np.linspace(0, len(pixels) - 1, args.sites).round().astype(int)
+    sites = pixels.select([pixels[int(k)].pixel_id for k in pick])
+    tmp = Path(args.keep or tempfile.mkdtemp(prefix="throughput-"))
+    print(f"model {args.model}, default mdf.calibrate settings, {len(sites)} FluxVal sites: "
+          f"{', '.join(p.site or p.pixel_id for p in sites)}; {os.cpu_count()} CPUs seen")
+    try:
+        # 1. one core
+        _warm(None, pixels, args.model, tmp)
+        t1, out1 = _timed(sites, tmp / "serial", args.model, None)
+        done1 = [o for o in out1 if o.status == "done"]
+        per_core_hour = len(out1) / (t1 / 3600)
+        print(f"1 core : {t1:8.1f} s for {len(out1)} pixels ({len(done1)} done, "
+              f"{sum(o.status == 'failed' for o in out1)} failed, "
+              f"{sum(o.summary.get('converged', False) for o in done1)} converged); "
+              f"per pixel {np.median([o.seconds for o in out1]):.1f} s median, "
+              f"{min(o.seconds for o in out1):.1f}-{max(o.seconds for o in out1):.1f} s")
+        print(f"         -> {per_core_hour:.1f} pixels per core-hour")
+        for o in out1:
+            s = o.summary
+            print(f"         {o.pixel_id:<14} {o.status:<7} {o.seconds:6.1f} s"
+                  + (f"  max R-hat {s['max_rhat']:.3f}  min ESS {s['min_ess_bulk']:.0f}"
+                     if s else f"  {o.message[:60]}"))
+        # 2. a process pool on --workers cores
+        with process_pool(args.workers, threads=1) as ex:
+            _warm(ex, pixels, args.model, tmp / "pool")
+            tn, outn = _timed(sites, tmp / "parallel", args.model, ex)
+        busy = sum(o.seconds for o in outn)
+        speedup = t1 / tn
+        print(f"{args.workers} cores: {tn:8.1f} s for the same pixels -> speed-up "
+              f"{speedup:.2f}x (goal >= {0.95 * args.workers:.1f}x), parallel efficiency "
+              f"{speedup / args.workers:.2f}; workers busy {busy / (args.workers * tn):.0%} of "
+              "the wall time")
+        same = all(
+            (tmp / "serial" / "results" / f"{p.pixel_id}.nc").exists()
+            == (tmp / "parallel" / "results" / f"{p.pixel_id}.nc").exists() for p in sites)
+        print(f"         same pixels done on 1 and {args.workers} cores: {same}")
+        # 3. extrapolation
+        core_hours = GLOBAL_PIXELS / per_core_hour
+        print(f"{GLOBAL_PIXELS} pixels at this rate: {core_hours:,.0f} core-hours (goal <= 2,000; "
+              "CARDAMOM-scale settings: about 1,000,000)")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
