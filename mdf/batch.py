@@ -127,6 +127,9 @@ class PixelOutcome:
         ``not_retried``: an earlier attempt failed and ``retry_failed`` was not set.
     seconds : float
         Wall time of this attempt [s].
+    cpu_seconds : float
+        CPU time of the process over the attempt [s] (the pixel's own where one process runs
+        one pixel at a time: the cost on a dedicated core when the machine is shared).
     resumed : bool
         The attempt continued a checkpoint.
     summary : dict
@@ -138,6 +141,7 @@ class PixelOutcome:
     pixel_id: str
     status: str
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     resumed: bool = False
     summary: dict = field(default_factory=dict)
     message: str = ""
@@ -202,7 +206,7 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
     if not folder.claim(pid, config.get("stale_after", 3600.0), **config.get("claim", {})):
         log.info("pixel %s: held by another live process, left to it", pid)
         return PixelOutcome(pid, "busy")
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     checkpoint = folder.checkpoint_path(pid)
     resumed = checkpoint.exists()
     try:
@@ -224,21 +228,21 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
         checkpoint.unlink(missing_ok=True)
         folder.clear_failed(pid)
         summary = result.summary()
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         log.info(
-            "pixel %s: done in %.1f s%s: P(NBE<0) %.3f (%s), max R-hat %.3f, min bulk ESS "
-            "%.0f, acceptance %s", pid, seconds, " (resumed)" if resumed else "",
+            "pixel %s: done in %.1f s (%.1f s CPU)%s: P(NBE<0) %.3f (%s), max R-hat %.3f, min "
+            "bulk ESS %.0f, acceptance %s", pid, seconds, cpu, " (resumed)" if resumed else "",
             summary["p_sink"], summary["class"], summary["max_rhat"], summary["min_ess_bulk"],
             np.round(np.asarray(result.acceptance, dtype=float), 3).tolist(),
         )
-        return PixelOutcome(pid, "done", seconds, resumed, summary,
+        return PixelOutcome(pid, "done", seconds, cpu, resumed, summary,
                             "; ".join(str(w.message) for w in caught))
     except Exception as err:
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         folder.mark_failed(pid, f"{type(err).__name__}: {err}\n\n{traceback.format_exc()}")
         log.error("pixel %s: failed after %.1f s: %s: %s", pid, seconds, type(err).__name__, err)
-        return PixelOutcome(pid, "failed", seconds, resumed, message=f"{type(err).__name__}: "
-                            f"{err}")
+        return PixelOutcome(pid, "failed", seconds, cpu, resumed,
+                            message=f"{type(err).__name__}: {err}")
     finally:
         folder.release(pid)
 
