@@ -8,7 +8,7 @@ into any number of array tasks, or spread over a dask cluster, gives the same fi
 serial run.
 
 >>> pixels = mdf.pixels.open_pixels("fluxval/cbf")                       # doctest: +SKIP
->>> mdf.calibrate_many(pixels, "run", model="811", seed=1)               # serial
+>>> mdf.calibrate_many(pixels, "run", model="811", seed=1)               # doctest: +SKIP
 >>> with mdf.executors.process_pool(8) as pool:                          # doctest: +SKIP
 ...     mdf.calibrate_many(pixels, "run", model="811", seed=1, executor=pool)
 """
@@ -330,8 +330,9 @@ def calibrate_many(
     mdf.runfolder.RunFolderError
         The folder belongs to a run with other settings or another pixel list.
     """
-    pixels = open_pixels(pixels) if not isinstance(pixels, PixelSet) else pixels
-    if not isinstance(pixels, PixelSet):  # pragma: no cover - open_pixels returns PixelSet
+    if isinstance(pixels, (str, os.PathLike)):
+        pixels = open_pixels(pixels)
+    elif not isinstance(pixels, PixelSet):
         pixels = PixelSet(pixels)
     settings = run_settings(model, seed, options)
     folder = RunFolder.prepare(run_dir, pixels, settings)

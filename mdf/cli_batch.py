@@ -194,7 +194,7 @@ def cmd_validate(args) -> int:
                   args.withheld)
         return 1
     out = args.out or args.run_dir
-    if args.per_site:
+    if not args.summary_only:
         for r in rows:
             print(f"{r['site']:<10}{r['land_cover']:<5}{r['variable']:<5}n={r['n']:<4} "
                   f"NSE {r['model_nse']:6.2f} (clim {r['baseline_nse']:6.2f})  r "
@@ -238,7 +238,8 @@ def add_subcommands(sub) -> None:
     v.add_argument("--withheld", required=True,
                    help="folder of validation_<SITE>.csv tables")
     v.add_argument("--out", default=None, help="folder for the tables (default: RUN_DIR)")
-    v.add_argument("--per-site", action="store_true", help="also print every site's scores")
+    v.add_argument("--summary-only", action="store_true",
+                   help="print only the medians (every site's scores are still written)")
     v.set_defaults(func=cmd_validate)
 
 

@@ -194,6 +194,12 @@ def test_cli_many_pixel_form_status_merge_validate(tmp_path, sites, capsys, monk
     assert main(["merge", str(tmp_path / "run"), "--out", str(tmp_path / "p.nc"),
                  "--figure", str(tmp_path / "p.png")]) == 0
     assert "3 of 3 pixels" in capsys.readouterr().out and (tmp_path / "p.png").stat().st_size
+    withheld = tmp_path / "withheld"
+    withheld.mkdir()
+    shutil.copy(DATA / "validation_FI-Hyy.csv", withheld)
+    assert main(["validate", str(tmp_path / "run"), "--withheld", str(withheld)]) == 0
+    out = capsys.readouterr().out
+    assert "FI-Hyy" in out and "all     gpp" in out and "ENF     nee" in out
     with pytest.raises(SystemExit, match="not both|--out-dir"):
         main(["calibrate", "--pixels", str(listing), "--out", "x.nc"])
     # the one-pixel form still works, with the new run options
