@@ -133,7 +133,7 @@ def calibrate(
     checkpoint=None,
     threads: int | None = None,
     draws: int = 500,
-    scaling: str | None = None,
+    scaling: str = "none",
     edc: bool = True,
     eqf: float | None = None,
     options=None,
@@ -170,8 +170,9 @@ def calibrate(
         Threads for the chains (default: all cores). Results do not depend on it.
     draws : int
         Posterior draws run forward for the flux and pool ensemble.
-    scaling : {'none', 'n', 'sqrt_n', 'log_n'}, optional
-        Per-stream cost scaling (default ``none``; a preset's own otherwise).
+    scaling : {'none', 'n', 'sqrt_n', 'log_n'}
+        Per-stream cost scaling. With a preset, ``none`` means the preset's own (give
+        ``preset_options={"scaling": "none"}`` for none).
     edc : bool
         Apply the model's EDCs.
     eqf : float, optional
@@ -208,11 +209,12 @@ def calibrate(
     from .results import CalibrationResult
 
     if preset is not None:
+        kwargs = {"scaling": None if scaling == "none" else scaling,
+                  **dict(preset_options or {})}
         return _calibrate_preset(preset, pixel, model, sampler, checkpoint, chains=chains,
                                  iterations=iterations, seed=seed, threads=threads, draws=draws,
-                                 scaling=scaling, edc=edc, eqf=eqf, options=options,
-                                 progress=progress, **dict(preset_options or {}))
-    scaling = "none" if scaling is None else scaling
+                                 edc=edc, eqf=eqf, options=options, progress=progress,
+                                 **kwargs)
     problem = Problem(pixel, model, options=options, scaling=scaling, edc=edc, eqf=eqf)
     samp = get_sampler(sampler)
     settings = default_settings(
