@@ -44,7 +44,13 @@ import warnings
 import numpy as np
 
 from ..rng import chain_states, uniform
-from ..samplers.edinburgh import EdinburghAPMCMC, hand_over, reset_proposal, start_phase
+from ..samplers.edinburgh import (
+    EdinburghAPMCMC,
+    hand_over,
+    multivariate_acceptance,
+    reset_proposal,
+    start_phase,
+)
 from ..start import StartSearchError
 
 log = logging.getLogger(__name__)
@@ -194,6 +200,9 @@ def main_run(problem, sampler, state, n_iter: int, thin: int, *, threads: int = 
             xs.append(x)
             lps.append(lp)
             done += n
+            log.info("main run %d/%d: log P %s, multivariate acceptance %s", done, n_iter,
+                     np.round(state["lp"][:, 0], 1).tolist(),
+                     np.round(multivariate_acceptance(state), 3).tolist())
             if progress is not None:
                 progress("main", done, n_iter, state)
     return np.concatenate(xs, axis=1), np.concatenate(lps, axis=1)

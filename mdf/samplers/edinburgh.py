@@ -348,5 +348,12 @@ def multivariate_in_use(state: dict) -> np.ndarray:
     return state["counts"][:, _USE_MV] == 1
 
 
-__all__ = ["EdinburghAPMCMC", "hand_over", "multivariate_in_use", "reset_proposal",
-           "start_phase"]
+def multivariate_acceptance(state: dict) -> np.ndarray:
+    """Accepted multivariate proposals per proposal of the current phase (the Fortran's
+    ``ACC_first / ITER``, which keeps adaptation on below 5 %)."""
+    c = state["counts"]
+    return c[:, _ACC_MV] / np.maximum(c[:, _ITER], 1)
+
+
+__all__ = ["EdinburghAPMCMC", "hand_over", "multivariate_acceptance", "multivariate_in_use",
+           "reset_proposal", "start_phase"]
