@@ -4,7 +4,8 @@ Run: ``python benchmarks/throughput.py [--sites 8] [--model 811] [--workers 2]``
 
 1. pixels per core-hour of ``mdf.calibrate_many`` at ``mdf.calibrate``'s default settings
    (4 chains, 100 000 burn-in + 100 000 sampling iterations, CMA-ES warm start, EDCs on, 500
-   draws run forward) on CARDAMOM-FluxVal sites, one pixel per core;
+   draws run forward; ``--chains/--burn-in/--iterations/--sampler`` to change them) on
+   CARDAMOM-FluxVal sites, one pixel per core, and how many converged;
 2. the speed-up on ``--workers`` cores (a process pool, one pixel per worker) over one core, on
    the same sites (goal on 2 cores: >= 1.9x);
 3. the core-hours this extrapolates to for 55,246 pixels (the 0.5 degree land grid of the
@@ -48,11 +49,12 @@ def _warm(ex, pixels, model, tmp: Path) -> None:
                            executor=ex, threads=1, **WARM)
 
 
-def _timed(pixels, run_dir, model, executor):
+def _timed(pixels, run_dir, model, executor, options):
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = mdf.calibrate_many(pixels, run_dir, model, seed=1, executor=executor, threads=1)
+        out = mdf.calibrate_many(pixels, run_dir, model, seed=1, executor=executor, threads=1,
+                                 **options)
     return time.perf_counter() - t, out
 
 
@@ -62,7 +64,14 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default="811")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", default=None, help="keep the run folders here")
+    parser.add_argument("--chains", type=int, default=None, help="default: mdf.calibrate's")
+    parser.add_argument("--burn-in", type=int, default=None)
+    parser.add_argument("--iterations", type=int, default=None)
+    parser.add_argument("--sampler", default=None)
     args = parser.parse_args(argv)
+    options = {k: v for k, v in (("chains", args.chains), ("burn_in", args.burn_in),
+                                 ("iterations", args.iterations), ("sampler", args.sampler))
+               if v is not None}
     cbf = SHARED / "data" / "fluxval" / "cbf"
     if not cbf.is_dir():
         sys.exit(f"no {cbf}: this benchmark needs the shared FluxVal CBFs")
@@ -70,13 +79,14 @@ def main(argv=None) -> int:
     pick = np.linspace(0, len(pixels) - 1, args.sites).round().astype(int)
     sites = pixels.select([pixels[int(k)].pixel_id for k in pick])
     tmp = Path(args.keep or tempfile.mkdtemp(prefix="throughput-"))
-    print(f"model {args.model}, default mdf.calibrate settings, {len(sites)} FluxVal sites: "
+    print(f"model {args.model}, mdf.calibrate settings: {options or 'the defaults'}; "
+          f"{len(sites)} FluxVal sites: "
           f"{', '.join(p.site or p.pixel_id for p in sites)}; {os.cpu_count()} CPUs seen")
     try:
         # 1. one core
         load0 = os.getloadavg()[0]
         _warm(None, pixels, args.model, tmp)
-        t1, out1 = _timed(sites, tmp / "serial", args.model, None)
+        t1, out1 = _timed(sites, tmp / "serial", args.model, None, options)
         done1 = [o for o in out1 if o.status == "done"]
         cpu1 = sum(o.cpu_seconds for o in out1)
         print(f"1 core : {t1:8.1f} s wall, {cpu1:8.1f} s CPU for {len(out1)} pixels "
@@ -96,7 +106,7 @@ def main(argv=None) -> int:
         # 2. a process pool on --workers cores
         with process_pool(args.workers, threads=1) as ex:
             _warm(ex, pixels, args.model, tmp / "pool")
-            tn, outn = _timed(sites, tmp / "parallel", args.model, ex)
+            tn, outn = _timed(sites, tmp / "parallel", args.model, ex, options)
         cpun = sum(o.cpu_seconds for o in outn)
         busy = sum(o.seconds for o in outn) / (args.workers * tn)
         speedup = t1 / tn

@@ -140,17 +140,22 @@ def fluxval(tmp_path_factory):
     shutil.rmtree(root, ignore_errors=True)
 
 
-def test_killed_shard_left_an_interrupted_pixel_and_no_partial_result(fluxval):
+def test_killed_shard_left_interrupted_pixels_and_no_partial_result(fluxval):
     code, killed_at = fluxval["first"][KILLED_SHARD]
     assert code == -signal.SIGKILL and killed_at is not None
-    assert fluxval["after_kill"][killed_at] == "interrupted"
-    assert (fluxval["root"] / "A" / "checkpoints").exists()
+    # the workers' pixels at the kill (claimed, most with a checkpoint) are interrupted
+    interrupted = [p for p, s in fluxval["after_kill"].items() if s == "interrupted"]
+    assert 1 <= len(interrupted) <= 2
+    assert not [p for p, s in fluxval["after_kill"].items() if s in ("running", "failed")]
     # whatever the killed writers left is a dot-temporary, never a file under a result's name
     assert all(p.name.startswith(".") for p in fluxval["partial"])
     for shard, (code, _) in fluxval["first"].items():
         assert shard == KILLED_SHARD or code == 0
-    resumed = [line for line in fluxval["logs"] if f"pixel {killed_at}: resuming" in line]
-    assert len(resumed) == 1
+    # every pixel with a checkpoint at the kill resumed it (once) when the shard ran again
+    resumed = collections.Counter(m.group(1) for line in fluxval["logs"]
+                                  for m in [re.search(r"pixel (\S+): resuming", line)] if m)
+    assert set(resumed) <= set(interrupted) and set(resumed.values()) <= {1}
+    assert resumed, "no interrupted pixel had a checkpoint to resume"
 
 
 def test_every_pixel_calibrated_exactly_once_and_the_folder_is_clean(fluxval):
