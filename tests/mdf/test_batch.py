@@ -125,8 +125,7 @@ def test_grid_product_puts_each_pixel_in_its_cell(tmp_path, rng):
     met = tmp_path / "met.nc"
     write_cube(met, 3, 4, 24, rng, ocean=ocean)
     pixels = open_pixels(met)
-    some = pixels.select(pixels.ids()[:3])
-    # the run is over all 10 land pixels; only 3 are calibrated (shard 0 of 4 + one more)
+    # the run is over all 10 land pixels; only shard 0 of 4 (3 pixels) is calibrated
     mdf.calibrate_many(pixels, tmp_path / "run", "400", seed=1, threads=1, shard=0, n_shards=4,
                        **TINY)
     done = {p.pixel_id for p in pixels.shard(0, 4)}
@@ -147,7 +146,6 @@ def test_grid_product_puts_each_pixel_in_its_cell(tmp_path, rng):
             assert status[cell] == STATUS_FLAGS["not_done"]
             assert np.isnan(ds["gpp"].values[(slice(None), slice(None), *cell)]).all()
     assert np.isnan(status[0, 0]) and np.isnan(ds["p_sink"].values[0, 0])  # ocean
-    assert len(some) == 3
 
 
 def test_validate_scores_the_withheld_months(tmp_path):
