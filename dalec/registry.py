@@ -38,14 +38,33 @@ _EXTRA: dict[str, Model] = {}
 
 
 def register(model: Model) -> None:
-    """Register a user-defined model under ``model.name`` (replacing none of the built-ins)."""
+    """Register a user-defined model under ``model.name`` (replacing none of the built-ins).
+
+    Parameters
+    ----------
+    model : Model
+        The model; later :func:`get_model` calls with ``model.name`` return it. A second
+        registration under the same name replaces the first.
+
+    Raises
+    ------
+    ModelError
+        ``model.name`` is the name of a built-in model.
+    """
     if model.name in _ENTRIES:
         raise ModelError(f"model name {model.name!r} is taken by a built-in model")
     _EXTRA[model.name] = model
 
 
 def list_models() -> list[str]:
-    """Names of all registered models."""
+    """Names of all registered models.
+
+    Returns
+    -------
+    list of str
+        Built-in and user-registered names, numeric names (``'400'``, ``'811'``) first in
+        numeric order, then the others alphabetically.
+    """
     return sorted({*_ENTRIES, *_EXTRA}, key=lambda s: (not s.isdigit(), s.zfill(8)))
 
 
@@ -61,6 +80,11 @@ def get_model(name) -> Model:
     ------
     ModelError
         If no model of that name is registered; the message lists the registered names.
+
+    Returns
+    -------
+    Model
+        The model (a shared instance: do not modify it).
     """
     if isinstance(name, Model):
         return name

@@ -106,7 +106,18 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 def data_path(*parts: str) -> Path:
-    """Path of a file shipped in ``drivers/data`` (e.g. ``data_path('flux_site_76.cbf')``)."""
+    """Path of a file shipped in ``drivers/data`` (e.g. ``data_path('flux_site_76.cbf')``).
+
+    Parameters
+    ----------
+    *parts : str
+        Path components below ``drivers/data``.
+
+    Returns
+    -------
+    pathlib.Path
+        The absolute path (not checked for existence).
+    """
     return DATA.joinpath(*parts)
 
 
@@ -174,9 +185,17 @@ def write(ds, path, format: str | None = None) -> None:
     Parameters
     ----------
     ds : xarray.Dataset
+        A pixel dataset (:mod:`drivers.pixel`).
     path : str or Path
+        Output file (replaced if it exists).
     format : {'cbf', 'cbf_netcdf', 'edinburgh_bin'}, optional
         Default: from the suffix (``.cbf``, ``.nc``, ``.bin``).
+
+    Raises
+    ------
+    DriverError
+        The format cannot be told from the suffix, has no writer, or cannot hold the
+        dataset's content.
     """
     from .formats import by_name
 

@@ -190,6 +190,13 @@ def write_cbf(ds: xr.Dataset, path) -> None:
     encoded into it (:func:`drivers.cbf_header.encode`); a dataset from another format gets
     a header built from its options. Missing observations (NaN) are written as -9999.
 
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pixel dataset.
+    path : str or Path
+        Output file (replaced if it exists).
+
     Raises
     ------
     DriverError
@@ -307,7 +314,16 @@ def _cbr_parameter_count(path: Path) -> int:
 
 
 def write_cbr(samples, path) -> None:
-    """Write parameter samples ``(n_samples, n_parameters)`` as a binary CBR (atomically)."""
+    """Write parameter samples ``(n_samples, n_parameters)`` as a binary CBR (atomically).
+
+    Parameters
+    ----------
+    samples : array_like
+        ``(n_samples, n_parameters)`` parameter vectors in model units, written as
+        little-endian float64, row by row.
+    path : str or Path
+        Output file (replaced if it exists).
+    """
     arr = np.ascontiguousarray(np.asarray(samples, dtype="<f8"))
     if arr.ndim != 2:
         raise DriverError(f"{path}: CBR samples must be 2-D (sample, parameter), got {arr.shape}")

@@ -427,6 +427,13 @@ def write_cbf_netcdf(ds: xr.Dataset, path) -> None:
     changed are encoded into the attributes CARDAMOM reads. Other datasets are written in
     the v3 layout: drivers, observations with their options and ``<NAME>unc`` series,
     ``Mean_*``/``PEQ_*`` constraints, ``ID``, ``LAT``, ``LON`` and ``EDC``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pixel dataset.
+    path : str or Path
+        Output file (replaced if it exists).
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")

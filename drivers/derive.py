@@ -86,6 +86,18 @@ def day_of_year(time, convention: str = "jpl") -> np.ndarray:
 def photoperiod(latitude: float, doy) -> np.ndarray:
     """Day length [s] at ``latitude`` [degrees_north] on day of year ``doy``.
 
+    Parameters
+    ----------
+    latitude : float
+        Latitude [degrees_north].
+    doy : array_like
+        Day of year [1 .. 366]; fractions are allowed.
+
+    Returns
+    -------
+    ndarray
+        Day length [s], one value per ``doy``.
+
     Notes
     -----
     Goudriaan and van Laar (1994), with a 365-day year as the Edinburgh R pre-processor
@@ -323,6 +335,18 @@ def edinburgh_met_matrix(ds: xr.Dataset) -> np.ndarray:
 
     Derivable columns that ``ds`` lacks are derived (:func:`derive_drivers`); precipitation is
     returned in kg m-2 s-1 and VPD in Pa, as the Fortran reads them.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pixel dataset.
+
+    Returns
+    -------
+    ndarray
+        ``(N, 16)`` float64, the columns in the Fortran's order (run day, Tmin [degC],
+        Tmax [degC], radiation [MJ m-2 d-1], CO2 [ppm], day of year at the end of the step,
+        precipitation [kg m-2 s-1], ...).
 
     Raises
     ------

@@ -261,6 +261,13 @@ def write_edinburgh_bin(ds: xr.Dataset, path) -> None:
     as read to within 4 units in the last place (the unit conversion on reading), the raw
     column is written. Observation streams without a slot are left out.
 
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pixel dataset.
+    path : str or Path
+        Output file (replaced if it exists).
+
     Raises
     ------
     DriverError

@@ -386,6 +386,11 @@ def read_edinburgh_drivers(
         Calendar year of the first row (inferred from leap years otherwise).
     policy : str or UncertaintyPolicy or None
         Applied to the observations; default None (the table holds final uncertainties).
+
+    Returns
+    -------
+    xarray.Dataset
+        The validated pixel dataset (:mod:`drivers.pixel`).
     """
     path = Path(path)
     if path.is_dir():

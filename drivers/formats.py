@@ -111,6 +111,17 @@ def formats() -> tuple[Format, ...]:
 def detect(path) -> Format:
     """The format of ``path`` (a file, or a folder of Edinburgh site or driver-table files).
 
+    Parameters
+    ----------
+    path : str or Path
+        A driver file or folder; its content, not its name, decides.
+
+    Returns
+    -------
+    Format
+        The first format (in :func:`formats` order) that recognises the content, with its
+        reader, writer and the options its reader takes.
+
     Raises
     ------
     DriverError

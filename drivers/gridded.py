@@ -298,7 +298,22 @@ def _time_values(ds, path) -> np.ndarray:
 
 
 def open_grid(met, obs: Iterable = (), **kwargs) -> PixelGrid:
-    """Open gridded met (and observation) cubes lazily; see :class:`PixelGrid`."""
+    """Open gridded met (and observation) cubes lazily; see :class:`PixelGrid`.
+
+    Parameters
+    ----------
+    met : str or Path
+        netCDF file of the met cubes on ``(time, lat, lon)``.
+    obs : iterable of str or Path, optional
+        netCDF files of observation cubes on the same grid.
+    **kwargs
+        ``chunks``, ``required`` and ``mask``, passed to :class:`PixelGrid`.
+
+    Returns
+    -------
+    PixelGrid
+        The lazy grid; its pixels are read one at a time.
+    """
     return PixelGrid(met, obs, **kwargs)
 
 

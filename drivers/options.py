@@ -223,17 +223,50 @@ class ParameterPrior:
 
 
 def obs_streams(ds: xr.Dataset) -> list[str]:
-    """Names of the observation streams in ``ds`` (``'gpp'`` for ``gpp_obs``), in order."""
+    """Names of the observation streams in ``ds`` (``'gpp'`` for ``gpp_obs``), in order.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pixel dataset.
+
+    Returns
+    -------
+    list of str
+        Stream names, in the order of the dataset's variables.
+    """
     return [str(v)[:-4] for v in ds.data_vars if str(v).endswith("_obs")]
 
 
 def get_obs_options(ds: xr.Dataset, stream: str) -> ObsOptions:
-    """The :class:`ObsOptions` of ``stream`` (defaults where the dataset sets none)."""
+    """The :class:`ObsOptions` of ``stream`` (defaults where the dataset sets none).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pixel dataset.
+    stream : str
+        Stream name (``'gpp'`` for the variable ``gpp_obs``).
+
+    Returns
+    -------
+    ObsOptions
+        Error type, aggregation, uncertainties and the other cost-function options.
+    """
     return ObsOptions.from_attrs(ds[f"{stream}_obs"].attrs)
 
 
 def set_obs_options(ds: xr.Dataset, stream: str, options: ObsOptions) -> None:
     """Store ``options`` on ``ds[f'{stream}_obs']`` (in place; replaces earlier options).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pixel dataset holding ``<stream>_obs``; modified in place.
+    stream : str
+        Stream name (``'nee'``).
+    options : ObsOptions
+        The options to store, as attributes of ``<stream>_obs``.
 
     The units of ``<stream>_obs_unc`` follow the error type: the stream's units for
     ``gaussian``, ``1`` for a log-normal factor or a relative fraction.
@@ -249,7 +282,19 @@ def set_obs_options(ds: xr.Dataset, stream: str, options: ObsOptions) -> None:
 
 
 def constraints(ds: xr.Dataset) -> dict[str, Constraint]:
-    """The scalar constraints of ``ds`` by name."""
+    """The scalar constraints of ``ds`` by name.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pixel dataset; each ``constraint_<name>`` variable is one constraint.
+
+    Returns
+    -------
+    dict of str to Constraint
+        ``{name: Constraint}``, e.g. ``'mean_lai'`` [m2 m-2] or ``'mean_gpp'``
+        [g m-2 d-1]; empty when the pixel has none.
+    """
     out = {}
     for var in ds.data_vars:
         var = str(var)
@@ -283,7 +328,19 @@ def set_constraint(ds: xr.Dataset, constraint: Constraint, **extra_attrs) -> Non
 
 
 def parameter_priors(ds: xr.Dataset) -> list[ParameterPrior]:
-    """The parameter priors of ``ds``, in the order stored."""
+    """The parameter priors of ``ds``, in the order stored.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pixel dataset (variables ``prior_parameter_index``, ``prior_value``, ``prior_unc``,
+        ``prior_kind``, ``prior_weight`` on dimension ``prior``).
+
+    Returns
+    -------
+    list of ParameterPrior
+        One per prior; empty when the pixel has none.
+    """
     if "prior_parameter_index" not in ds:
         return []
     return [

@@ -96,6 +96,11 @@ def make_pixel(
         Dataset attributes (``source_file``, ``pixel_id``, ...).
     obs_options : mapping of str to ObsOptions, optional
         Cost-function options per stream (:class:`~drivers.options.ObsOptions`).
+
+    Returns
+    -------
+    xarray.Dataset
+        The pixel dataset, drivers checked (:func:`drivers.check_drivers`).
     """
     time = np.asarray(time, dtype=np.float64)
     data = {}

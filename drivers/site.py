@@ -230,6 +230,11 @@ def read_site_csv(
     pixel_id : str, optional
         Default: the file name without extension.
 
+    Returns
+    -------
+    xarray.Dataset
+        The validated pixel dataset (:mod:`drivers.pixel`).
+
     Raises
     ------
     DriverError
@@ -284,6 +289,29 @@ def from_dataset(
     coordinate may be datetime64 (month starts are read as calendar months) or numbers with
     ``units = 'days since YYYY-MM-DD'``. Latitude and longitude may be scalar coordinates or
     attributes (``latitude``/``lat``, ``longitude``/``lon``).
+
+    Parameters
+    ----------
+    data : xarray.Dataset
+        Drivers (and ``<stream>`` / ``<stream>_unc`` observations) on one time dimension.
+    units : mapping of str to str, optional
+        Units per variable, overriding the ``units`` attributes; converted as
+        :func:`read_site_csv` converts them (K -> degC, W m-2 -> MJ m-2 d-1, kPa -> hPa,
+        kg m-2 s-1 -> mm d-1).
+    latitude, longitude : float, optional
+        Pixel centre [degrees_north, degrees_east]; default from the dataset.
+    pixel_id : str, optional
+        Identifier stored in the ``pixel_id`` attribute.
+
+    Returns
+    -------
+    xarray.Dataset
+        The validated pixel dataset (:mod:`drivers.pixel`).
+
+    Raises
+    ------
+    DriverError
+        As :func:`read_site_csv`.
     """
     units = {k.lower(): v for k, v in (units or {}).items()}
     src = str(data.attrs.get("source_file", "<xarray.Dataset>"))

@@ -297,7 +297,24 @@ POLICIES = {"edinburgh": EdinburghRules, "jpl": JPLDefaults}
 
 
 def get_policy(name) -> UncertaintyPolicy:
-    """A policy instance from its registry name (``'edinburgh'``, ``'jpl'``) or as is."""
+    """A policy instance from its registry name (``'edinburgh'``, ``'jpl'``) or as is.
+
+    Parameters
+    ----------
+    name : str or UncertaintyPolicy
+        ``'edinburgh'`` (:class:`EdinburghRules`) or ``'jpl'`` (:class:`JPLDefaults`),
+        case-insensitive; a policy instance is returned unchanged.
+
+    Returns
+    -------
+    UncertaintyPolicy
+        A new policy with its default settings, or ``name`` itself.
+
+    Raises
+    ------
+    ValueError
+        An unknown name.
+    """
     if isinstance(name, UncertaintyPolicy):
         return name
     try:

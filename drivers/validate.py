@@ -162,6 +162,13 @@ def check_drivers(ds, constant_step: bool = False) -> None:
 
     Readers call this before returning, so a file with bad drivers is never half-read.
 
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pixel dataset.
+    constant_step : bool, default False
+        Also require every step to have the same length [d].
+
     Raises
     ------
     DriverError

@@ -70,6 +70,16 @@ def shard_from_environment(environ=None) -> tuple[int | None, int | None]:
     ``SGE_TASK_FIRST``, ``SGE_TASK_LAST``, ``SGE_TASK_STEPSIZE``; PBS Pro ``PBS_ARRAY_INDEX``,
     Torque ``PBS_ARRAYID`` and LSF ``LSB_JOBINDEX`` (these give no count: pass
     ``n_shards``). ``(None, None)`` outside an array job.
+
+    Parameters
+    ----------
+    environ : mapping, optional
+        Environment to read; default ``os.environ``.
+
+    Returns
+    -------
+    (int or None, int or None)
+        ``(shard, n_shards)``; ``n_shards`` is None for PBS and LSF.
     """
     env = os.environ if environ is None else environ
 
@@ -93,6 +103,20 @@ def shard_from_environment(environ=None) -> tuple[int | None, int | None]:
 
 def resolve_shard(shard: int | None, n_shards: int | None, environ=None) -> tuple[int, int]:
     """Explicit shard numbers, else the array task's, else ``(0, 1)`` (the whole list).
+
+    Parameters
+    ----------
+    shard : int or None
+        0-based shard index (``--shard``); None: from the environment.
+    n_shards : int or None
+        Number of shards (``--n-shards``); None: from the environment.
+    environ : mapping, optional
+        Environment to read (default ``os.environ``); see :func:`shard_from_environment`.
+
+    Returns
+    -------
+    (int, int)
+        ``(shard, n_shards)``.
 
     Raises
     ------
@@ -156,6 +180,11 @@ def limit_threads(threads: int) -> None:
     Sets ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS`` and friends for
     libraries loaded later, numba's thread count, and, if ``threadpoolctl`` is installed, the
     BLAS pools already loaded; so ``workers x threads`` never exceeds the cores.
+
+    Parameters
+    ----------
+    threads : int
+        Threads per process (at least 1).
     """
     global _THREADS_LIMITED
     if _THREADS_LIMITED == threads:
@@ -248,7 +277,30 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
 
 
 def run_settings(model, seed: int, options: dict) -> dict:
-    """The run.json record: what every pixel's chains depend on (options off their defaults)."""
+    """The run.json record: what every pixel's chains depend on (options off their defaults).
+
+    Parameters
+    ----------
+    model : str or dalec.Model
+        Model name.
+    seed : int
+        The run's seed (>= 0).
+    options : dict
+        Keyword options of :func:`mdf.calibrate` (``CALIBRATE_OPTIONS``); those equal to
+        its defaults, and None, are left out so equal effective settings compare equal.
+
+    Returns
+    -------
+    dict
+        ``{"model", "seed", "calibrate", "pixel_seed"}``, JSON-serialisable.
+
+    Raises
+    ------
+    TypeError
+        An option :func:`mdf.calibrate` does not take.
+    ValueError
+        A negative seed.
+    """
     import dalec
 
     unknown = sorted(set(options) - set(CALIBRATE_OPTIONS))

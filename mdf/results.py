@@ -24,7 +24,25 @@ QUANTILES = (0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975)
 def observable_series(model, name, pars, pools, fluxes) -> np.ndarray:
     """Model equivalent of an observation stream on every step, numpy over samples.
 
-    ``pars (S, P)``, ``pools (S, n_pools, N+1)``, ``fluxes (S, n_fluxes, N)`` -> (S, N).
+    Parameters
+    ----------
+    model : dalec.Model
+        The model (its ``observables`` define each stream's operator).
+    name : str
+        Stream name (``'nee'``, ``'lai'``, ...).
+    pars : ndarray
+        ``(S, P)`` parameters in model units.
+    pools : ndarray
+        ``(S, n_pools, N+1)`` pools [g m-2] at the step boundaries.
+    fluxes : ndarray
+        ``(S, n_fluxes, N)`` mean fluxes over each step [g m-2 d-1].
+
+    Returns
+    -------
+    ndarray
+        ``(S, N)``: a signed sum of fluxes, or a sum of pools at the start, end or middle of
+        each step, divided by a parameter where the operator says so (LAI = foliar carbon /
+        LCMA [m2 m-2]).
     """
     obs = model.observables[name]
     if obs.fluxes:
@@ -40,7 +58,20 @@ def observable_series(model, name, pars, pools, fluxes) -> np.ndarray:
 
 
 def classify(p_sink: np.ndarray, confidence: float = 0.95) -> np.ndarray:
-    """Sink (P(NBE<0) >= confidence), source (P(NBE>0) >= confidence) or neutral."""
+    """Sink (P(NBE<0) >= confidence), source (P(NBE>0) >= confidence) or neutral.
+
+    Parameters
+    ----------
+    p_sink : array_like
+        Posterior probability that the run-mean NBE is negative [1].
+    confidence : float, default 0.95
+        Probability [1] needed to call a sign.
+
+    Returns
+    -------
+    ndarray of str
+        ``'sink'``, ``'source'`` or ``'neutral'``, shaped like ``p_sink``.
+    """
     p_sink = np.asarray(p_sink)
     return np.where(p_sink >= confidence, "sink",
                     np.where(1.0 - p_sink >= confidence, "source", "neutral"))
@@ -54,16 +85,25 @@ class CalibrationResult:
     ----------
     model : dalec.Model
     pixel : xarray.Dataset
-    settings : mdf.calibrate.Settings
+    settings : mdf.calibration.Settings
+        The settings that determined the chains.
     parameters : ndarray (chain, draw, parameter)
         Kept draws in model units.
     log_posterior : ndarray (chain, draw)
+        Log-posterior of each kept draw.
+    acceptance : ndarray (chain,)
+        Acceptance rate [1] of each chain, as the sampler reported it after the last block.
     diagnostics : dict
         ``rhat``, ``ess_bulk``, ``ess_tail``, ``psrf`` per parameter (phase parameters
         wrapped modulo 365.25) and for the log-posterior (last entry).
     ensemble : xarray.Dataset
         Pools, fluxes and derived series for ``draws`` posterior draws (chain, draw, time).
-    converged : bool
+    start_iterations : ndarray (chain,)
+        Iterations each chain's start-point search took.
+    rescued : int, default 0
+        Chains restarted from the best chain during early burn-in.
+    converged : bool, default False
+        Whether the diagnostics met the targets (:meth:`check_convergence`).
     """
 
     model: object
@@ -268,7 +308,25 @@ def _summary_dataset(result, summ) -> xr.Dataset:
 
 
 def posterior_ensemble(problem, pars: np.ndarray, n_draws: int, threads: int = 1) -> xr.Dataset:
-    """Run ``n_draws`` kept draws forward (evenly thinned per chain): (chain, draw, time)."""
+    """Run ``n_draws`` kept draws forward (evenly thinned per chain): (chain, draw, time).
+
+    Parameters
+    ----------
+    problem : mdf.Problem
+        The calibration problem (model, pixel, forcing).
+    pars : ndarray
+        ``(chain, kept, parameter)`` kept draws in model units.
+    n_draws : int
+        Total members wanted; ``n_draws // chain`` per chain (at least 1, at most all kept).
+    threads : int, default 1
+        Numba threads for the ensemble kernel.
+
+    Returns
+    -------
+    xarray.Dataset
+        Pools [g m-2], fluxes [g m-2 d-1] and LAI [m2 m-2] per member on ``(chain, draw,
+        time)``, with NPP allocation fractions [1] and mean residence times [a] per member.
+    """
     import numba
 
     from dalec.api import allocate, to_dataset

@@ -16,7 +16,20 @@ VARIABLES = {"gpp": ("gpp", "gpp"), "nee": ("nee", "nbe"), "et": ("et", "et")}
 
 
 def skill(pred, obs) -> dict[str, float]:
-    """Nash-Sutcliffe efficiency, Pearson r, RMSE and bias (pred - obs) over finite pairs."""
+    """Nash-Sutcliffe efficiency, Pearson r, RMSE and bias (pred - obs) over finite pairs.
+
+    Parameters
+    ----------
+    pred, obs : array_like
+        Predicted and observed series, same shape and units.
+
+    Returns
+    -------
+    dict of str to float
+        ``n`` (finite pairs), ``nse`` [1], ``r`` [1], ``rmse`` and ``bias`` (units of the
+        series); NaN scores when fewer than 3 pairs (and ``nse``/``r`` when a series is
+        constant).
+    """
     pred = np.asarray(pred, dtype=float)
     obs = np.asarray(obs, dtype=float)
     ok = np.isfinite(pred) & np.isfinite(obs)
@@ -35,7 +48,23 @@ def skill(pred, obs) -> dict[str, float]:
 
 
 def climatology(pixel, stream: str, months: np.ndarray) -> np.ndarray:
-    """Training-period mean of ``stream`` for each calendar month, at the given steps."""
+    """Training-period mean of ``stream`` for each calendar month, at the given steps.
+
+    Parameters
+    ----------
+    pixel : xarray.Dataset
+        The calibration pixel (its ``<stream>_obs`` and ``time`` [days since 2001-01-01]).
+    stream : str
+        Observation stream (``'gpp'``, ``'nee'``, ``'et'``).
+    months : ndarray of int
+        Step indices at which the climatology is wanted.
+
+    Returns
+    -------
+    ndarray
+        The mean of the finite observations of each step's calendar month, in the stream's
+        units; NaN for a month never observed.
+    """
     time = pixel["time"].values
     days = np.floor(time).astype("int64")
     month_of = (np.datetime64("2001-01-01", "D") + days.astype("timedelta64[D]")).astype(
