@@ -33,7 +33,40 @@ class CheckpointError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything that determines a calibration's chains (stored with every checkpoint)."""
+    """Everything that determines a calibration's chains (stored with every checkpoint).
+
+    A checkpoint is resumed only by a run with equal settings (:class:`CheckpointError`
+    otherwise). :func:`default_settings` fills in the defaults.
+
+    Attributes
+    ----------
+    model : str
+        Registered model name.
+    sampler : str, default 'am'
+        Sampler name (:func:`mdf.samplers.get_sampler`).
+    chains : int, default 4
+        Number of chains (walkers for ``emcee``).
+    burn_in : int, default 100000
+        Adaptive iterations per chain before sampling.
+    iterations : int, default 100000
+        Sampling iterations per chain (a multiple of ``thin``).
+    thin : int, default 100
+        Keep every ``thin``-th state.
+    seed : int, default 0
+        Seed of ``SeedSequence(seed).spawn(chains)``.
+    block : int, default 20000
+        Iterations per block between checkpoints (burn-in windows double from 2000 up to it).
+    warm_start : bool, default True
+        CMA-ES climb from each chain's EDC-consistent start before burn-in.
+    scaling : str, default 'none'
+        Per-stream cost scaling (``'none'``, ``'n'``, ``'sqrt_n'``, ``'log_n'``).
+    edc : bool, default True
+        Whether the EDCs are applied.
+    start_max_iter : int, default 100000
+        Iterations of one start-point search attempt (:func:`mdf.start.find_start`).
+    warm_start_evals : int, default 60000
+        Log-posterior evaluations of the CMA-ES warm start per chain.
+    """
 
     model: str
     sampler: str = "am"
@@ -63,7 +96,17 @@ def _atomic_savez(path: Path, **arrays) -> None:
 
 
 class Run:
-    """The mutable state of one calibration (sampler state, kept draws, progress)."""
+    """The mutable state of one calibration (sampler state, kept draws, progress).
+
+    Parameters
+    ----------
+    problem : mdf.Problem
+        The log-posterior being sampled.
+    settings : Settings
+        What determines the chains; saved with every checkpoint and compared on loading.
+    sampler : mdf.samplers.base.Sampler
+        The sampler instance whose state the run carries.
+    """
 
     def __init__(self, problem: Problem, settings: Settings, sampler):
         self.problem = problem
@@ -110,7 +153,23 @@ class Run:
 
 
 def default_settings(model, sampler="am", **overrides) -> Settings:
-    """The defaults, with ``thin`` chosen to keep 1000 draws per chain."""
+    """The defaults, with ``thin`` chosen to keep 1000 draws per chain.
+
+    Parameters
+    ----------
+    model : str or int
+        Registered model name.
+    sampler : str, default 'am'
+        Sampler name.
+    **overrides
+        Fields of :class:`Settings`; None leaves a default.
+
+    Returns
+    -------
+    Settings
+        With ``thin = max(1, iterations // 1000)`` unless given, and ``iterations`` rounded
+        up to a multiple of ``thin``.
+    """
     s = Settings(model=str(model), sampler=sampler)
     values = {**asdict(s), **{k: v for k, v in overrides.items() if v is not None}}
     if overrides.get("thin") is None:
