@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 #: keyword options of :func:`mdf.calibrate` that a batch passes on (and records in run.json)
 CALIBRATE_OPTIONS = ("chains", "iterations", "burn_in", "thin", "sampler", "draws", "scaling",
                      "edc", "eqf", "options", "warm_start", "block", "target_rhat",
-                     "target_ess")
+                     "target_ess", "until_converged")
 
 
 def pixel_seed(seed: int, pixel_id: str) -> int:

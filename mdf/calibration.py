@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict, dataclass
+import hashlib
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,15 +43,16 @@ class Settings:
     ----------
     model : str
         Registered model name.
-    sampler : str, default 'am'
+    sampler : str, default 'demcz'
         Sampler name (:func:`mdf.samplers.get_sampler`).
     chains : int, default 4
         Number of chains (walkers for ``emcee``).
-    burn_in : int, default 100000
+    burn_in : int, default 150000
         Adaptive iterations per chain before sampling.
-    iterations : int, default 100000
-        Sampling iterations per chain (a multiple of ``thin``).
-    thin : int, default 100
+    iterations : int, default 4000000
+        Sampling iterations per chain (a multiple of ``thin``); with ``until_converged`` the
+        most that are run.
+    thin : int, default 500
         Keep every ``thin``-th state.
     seed : int, default 0
         Seed of ``SeedSequence(seed).spawn(chains)``.
@@ -66,14 +68,23 @@ class Settings:
         Iterations of one start-point search attempt (:func:`mdf.start.find_start`).
     warm_start_evals : int, default 60000
         Log-posterior evaluations of the CMA-ES warm start per chain.
+    until_converged : bool, default True
+        Stop sampling at the first block after which every parameter and the log-posterior
+        meet ``target_rhat`` and ``target_ess``, over all kept draws or, failing that, over
+        their later half (the earlier half then counts as extended burn-in and is dropped).
+        False: run exactly ``iterations``.
+    target_rhat : float, default 1.05
+        Largest rank-normalised split R-hat accepted.
+    target_ess : float, default 400
+        Smallest bulk effective sample size (over all chains) accepted.
     """
 
     model: str
-    sampler: str = "am"
+    sampler: str = "demcz"
     chains: int = 4
-    burn_in: int = 100_000
-    iterations: int = 100_000
-    thin: int = 100
+    burn_in: int = 150_000
+    iterations: int = 4_000_000
+    thin: int = 500
     seed: int = 0
     block: int = 20_000
     warm_start: bool = True
@@ -81,6 +92,14 @@ class Settings:
     edc: bool = True
     start_max_iter: int = 100_000
     warm_start_evals: int = 60_000
+    until_converged: bool = True
+    target_rhat: float = 1.05
+    target_ess: float = 400.0
+
+    def resumable_by(self, other: Settings) -> bool:
+        """Whether a checkpoint written with these settings may continue under ``other``:
+        equal in everything but the number of sampling iterations, which may grow."""
+        return replace(self, iterations=other.iterations) == other
 
 
 def _atomic_savez(path: Path, **arrays) -> None:
@@ -120,6 +139,8 @@ class Run:
         self.start_iterations = np.zeros(settings.chains, dtype=np.int64)
         self.accept = np.zeros(settings.chains)
         self.rescued = 0
+        self.first_kept = 0  # draws before it are extended burn-in (until_converged)
+        self.stopped = False  # until_converged: the targets were met
 
     # ---------------------------------------------------------------- checkpointing
     def save(self, path: Path) -> None:
@@ -128,7 +149,9 @@ class Run:
             path,
             settings=np.array(repr(asdict(self.settings))),
             pixel=np.array(str(self.problem.pixel.attrs.get("source_file", ""))),
-            done=np.array([self.done_burn, self.done_sample, self.rescued]),
+            fingerprint=np.array(fingerprint(self.problem)),
+            done=np.array([self.done_burn, self.done_sample, self.rescued, self.first_kept,
+                           int(self.stopped)]),
             draws=self.draws,
             lp=self.lp,
             start_iterations=self.start_iterations,
@@ -139,12 +162,28 @@ class Run:
     def load(self, path: Path) -> None:
         with np.load(path, allow_pickle=False) as z:
             saved = str(z["settings"])
-            if saved != repr(asdict(self.settings)):
+            try:
+                written = Settings(**_literal(saved))
+            except (TypeError, ValueError, SyntaxError):
+                written = None
+            if written is None or not written.resumable_by(self.settings):
                 raise CheckpointError(
                     f"{path}: checkpoint was written with other settings ({saved}); "
-                    "delete it or use the same settings"
+                    "delete it or use the same settings (only 'iterations' may grow)"
                 )
-            self.done_burn, self.done_sample, self.rescued = (int(v) for v in z["done"])
+            if "fingerprint" not in z.files or str(z["fingerprint"]) != fingerprint(self.problem):
+                raise CheckpointError(
+                    f"{path}: checkpoint was written for other data, model options, EDC "
+                    "equilibrium factor or cost scaling; delete it or calibrate the same problem"
+                )
+            done = [int(v) for v in z["done"]]
+            self.done_burn, self.done_sample, self.rescued, self.first_kept = done[:4]
+            self.stopped = bool(done[4])
+            if self.done_sample > self.settings.iterations:
+                raise CheckpointError(
+                    f"{path}: checkpoint holds {self.done_sample} sampling iterations, more "
+                    f"than iterations={self.settings.iterations}"
+                )
             self.draws = z["draws"]
             self.lp = z["lp"]
             self.start_iterations = z["start_iterations"]
@@ -152,14 +191,39 @@ class Run:
             self.state = {k[6:]: z[k].copy() for k in z.files if k.startswith("state_")}
 
 
-def default_settings(model, sampler="am", **overrides) -> Settings:
-    """The defaults, with ``thin`` chosen to keep 1000 draws per chain.
+def _literal(text: str) -> dict:
+    import ast
+
+    return ast.literal_eval(text)
+
+
+def fingerprint(problem: Problem) -> str:
+    """A digest of everything besides :class:`Settings` that determines a run's chains: the
+    pixel's data, the model options, the EDC equilibrium factor and whether EDCs apply."""
+    h = hashlib.sha256()
+    pixel = problem.pixel
+    for name in sorted(pixel.variables):
+        h.update(name.encode())
+        values = np.ascontiguousarray(pixel[name].values)
+        if values.dtype.kind in "fiub":
+            h.update(values.astype(np.float64).tobytes())
+        else:
+            h.update(repr(values.tolist()).encode())
+        h.update(repr(sorted((k, str(v)) for k, v in pixel[name].attrs.items())).encode())
+    h.update(repr(sorted((k, str(v)) for k, v in pixel.attrs.items()
+                         if k not in ("source_file", "history"))).encode())
+    h.update(repr((sorted(problem.options.items()), problem.eqf, problem.use_edc)).encode())
+    return h.hexdigest()
+
+
+def default_settings(model, sampler="demcz", **overrides) -> Settings:
+    """The defaults, with ``thin`` chosen to keep 1000 draws per chain of a fixed-length run.
 
     Parameters
     ----------
     model : str or int
         Registered model name.
-    sampler : str, default 'am'
+    sampler : str, default 'demcz'
         Sampler name.
     **overrides
         Fields of :class:`Settings`; None leaves a default.
@@ -167,12 +231,12 @@ def default_settings(model, sampler="am", **overrides) -> Settings:
     Returns
     -------
     Settings
-        With ``thin = max(1, iterations // 1000)`` unless given, and ``iterations`` rounded
-        up to a multiple of ``thin``.
+        With ``thin = max(1, iterations // 1000)`` unless given (``until_converged=False``;
+        500 otherwise), and ``iterations`` rounded up to a multiple of ``thin``.
     """
     s = Settings(model=str(model), sampler=sampler)
     values = {**asdict(s), **{k: v for k, v in overrides.items() if v is not None}}
-    if overrides.get("thin") is None:
+    if overrides.get("thin") is None and not values["until_converged"]:
         values["thin"] = max(1, values["iterations"] // 1000)
     # whole numbers of kept draws
     values["iterations"] = -(-values["iterations"] // values["thin"]) * values["thin"]
@@ -187,7 +251,7 @@ def calibrate(
     iterations: int | None = None,
     burn_in: int | None = None,
     thin: int | None = None,
-    sampler: str = "am",
+    sampler: str = "demcz",
     seed: int | None = 0,
     checkpoint=None,
     threads: int | None = None,
@@ -201,6 +265,7 @@ def calibrate(
     progress=None,
     target_rhat: float = 1.05,
     target_ess: float = 400.0,
+    until_converged: bool | None = None,
     preset: str | None = None,
     preset_options=None,
 ):
@@ -215,16 +280,25 @@ def calibrate(
     chains : int
         Independent chains, each with its own random stream from
         ``SeedSequence(seed).spawn(chains)``.
-    iterations : int
-        Iterations per chain kept after burn-in (default 100 000).
-    burn_in : int
-        Adaptive iterations per chain before sampling (default 100 000).
-    thin : int
-        Keep every ``thin``-th state (default: 1000 draws per chain).
-    sampler : {'am', 'cardamom', 'emcee'}
+    iterations : int, optional
+        Sampling iterations per chain after burn-in. Default: run until converged, at most
+        4 000 000 (``until_converged``); given: exactly this many, unless ``until_converged``
+        is also given, in which case it is the most.
+    burn_in : int, optional
+        Adaptive iterations per chain before sampling (default 150 000).
+    thin : int, optional
+        Keep every ``thin``-th state (default 500 when running until converged, otherwise
+        ``iterations // 1000``: 1000 draws per chain).
+    sampler : {'demcz', 'am', 'cardamom', 'emcee'} or Sampler
+        ``demcz`` (default): differential-evolution chains over a shared archive, which
+        converged on every FluxVal site tried (``docs/samplers.md``); ``am``: adaptive
+        Metropolis; ``cardamom``: CARDAMOM's MCMCID 119 with its quirks; ``emcee``.
     seed : int
+        Seed of the chains' random streams.
     checkpoint : path, optional
-        ``.npz`` file written after every block; if it exists the run resumes from it.
+        ``.npz`` file written after every block; if it exists the run resumes from it. A
+        checkpoint written by the same problem and settings with fewer ``iterations`` is
+        continued (extending a run in a new session).
     threads : int, optional
         Threads for the chains (default: all cores). Results do not depend on it.
     draws : int
@@ -239,13 +313,19 @@ def calibrate(
     options : mapping, optional
         Model options.
     warm_start : bool, optional
-        CMA-ES climb from each chain's EDC start before burn-in (default: True for ``am``).
+        CMA-ES climb from each chain's EDC start before burn-in (default: True for ``am``
+        and ``demcz``).
     block : int, optional
-        Iterations per block between checkpoints (default 20 000).
+        Iterations per block between checkpoints and convergence checks (default 20 000).
     progress : callable, optional
         ``progress(phase, done, total, run)`` after each block (the CLI draws a bar).
     target_rhat, target_ess : float
-        Convergence targets for the warning.
+        Convergence targets: R-hat at most ``target_rhat`` and bulk ESS at least
+        ``target_ess`` for every parameter (phases wrapped) and the log-posterior.
+    until_converged : bool, optional
+        Stop at the first block that meets the targets (default: when ``iterations`` is not
+        given). The targets are tested on all kept draws, then on their later half; when
+        only the later half passes, the earlier half is dropped as extended burn-in.
     preset : {'edinburgh'}, optional
         Run a reference implementation's whole procedure instead (:mod:`mdf.presets`): its
         sampler, default scaling, phases, kept draws and convergence test. ``iterations`` is
@@ -276,11 +356,14 @@ def calibrate(
                                  **kwargs)
     problem = Problem(pixel, model, options=options, scaling=scaling, edc=edc, eqf=eqf)
     samp = get_sampler(sampler)
+    if until_converged is None:
+        until_converged = iterations is None
     settings = default_settings(
         problem.model.name, sampler=samp.name, chains=chains, iterations=iterations,
         burn_in=burn_in, thin=thin, seed=0 if seed is None else int(seed), block=block,
-        warm_start=(samp.name == "am") if warm_start is None else bool(warm_start),
-        scaling=scaling, edc=bool(edc),
+        warm_start=(samp.name in ("am", "demcz")) if warm_start is None else bool(warm_start),
+        scaling=scaling, edc=bool(edc), until_converged=bool(until_converged),
+        target_rhat=float(target_rhat), target_ess=float(target_ess),
     )
     threads = threads or os.cpu_count() or 1
     run = Run(problem, settings, samp)
@@ -353,7 +436,7 @@ def _advance(run: Run, threads: int, path: Path | None, progress) -> None:
         _report(run, "burn-in", run.done_burn, s.burn_in, progress)
         if path is not None:
             run.save(path)
-    while run.done_sample < s.iterations:
+    while run.done_sample < s.iterations and not run.stopped:
         n = min(max(s.thin, s.block - s.block % s.thin), s.iterations - run.done_sample)
         x, lp = samp.run_block(run.problem, run.state, n, s.thin, False, threads)
         if run.draws.shape[1] == 0:  # first block fixes the chain count (emcee: walkers)
@@ -363,9 +446,43 @@ def _advance(run: Run, threads: int, path: Path | None, progress) -> None:
             run.lp = np.concatenate([run.lp, lp], axis=1)
         run.done_sample += n
         run.accept = samp.acceptance(run.state)
+        if s.until_converged:
+            _check_targets(run)
         _report(run, "sampling", run.done_sample, s.iterations, progress)
         if path is not None:
             run.save(path)
+
+
+# at least this many kept draws per chain before the targets are tested
+_MIN_DRAWS = 100
+
+
+def _check_targets(run: Run) -> None:
+    """``until_converged``: stop when all kept draws, or their later half, meet the targets;
+    with the later half, the earlier half becomes burn-in (``run.first_kept``)."""
+    s = run.settings
+    total = run.draws.shape[1]
+    for first in (0, total // 2):
+        if total - first < _MIN_DRAWS:
+            continue
+        diag = target_diagnostics(run, first)
+        if (np.all(diag["rhat"] <= s.target_rhat)
+                and np.all(diag["ess_bulk"] >= s.target_ess)):
+            run.first_kept = first
+            run.stopped = True
+            log.info("%s: converged after %d sampling iterations per chain (%s kept draws)",
+                     run.problem.pixel.attrs.get("pixel_id", "pixel"), run.done_sample,
+                     "all" if first == 0 else "the later half of the")
+            return
+
+
+def target_diagnostics(run: Run, first: int = 0) -> dict:
+    """R-hat and ESS of every parameter (phases wrapped) and the log-posterior over the kept
+    draws from ``first`` on (the quantities the convergence targets are tested on)."""
+    space = run.problem.space
+    pars = space.wrap_circular(space.from_normalised(run.draws[:, first:]))
+    return summarise(np.concatenate([pars, run.lp[:, first:, None]], axis=2),
+                     run.problem.model.parameter_names + ["log_posterior"])
 
 
 def _window_length(done: int, block: int) -> int:

@@ -202,10 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--out", default=None, help="result netCDF file")
     cal.add_argument("--chains", type=int, default=4)
     cal.add_argument("--iterations", type=int, default=None,
-                     help="iterations per chain kept after burn-in")
+                     help="sampling iterations per chain after burn-in (default: until "
+                          "converged, at most 4e6)")
     cal.add_argument("--burn-in", type=int, default=None, help="adaptive iterations per chain")
     cal.add_argument("--thin", type=int, default=None)
-    cal.add_argument("--sampler", default="am", choices=["am", "cardamom", "emcee"])
+    cal.add_argument("--sampler", default="demcz",
+                     choices=["demcz", "am", "cardamom", "emcee"])
     cal.add_argument("--seed", type=int, default=0)
     cal.add_argument("--checkpoint", default=None,
                      help="checkpoint file (.npz): written after every block, resumed if present")

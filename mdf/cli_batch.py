@@ -20,7 +20,7 @@ def add_calibrate_arguments(cal: argparse.ArgumentParser) -> None:
     """Options of ``calibrate``'s many-pixel form, and run options both forms share."""
     shared = cal.add_argument_group("run options (both forms)")
     shared.add_argument("--warm-start", dest="warm_start", action="store_true", default=None,
-                        help="CMA-ES climb before burn-in (default: on for the am sampler)")
+                        help="CMA-ES climb before burn-in (default: on for demcz and am)")
     shared.add_argument("--no-warm-start", dest="warm_start", action="store_false",
                         default=None)
     shared.add_argument("--no-edc", dest="edc", action="store_false", default=True,

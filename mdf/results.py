@@ -124,14 +124,16 @@ class CalibrationResult:
     def from_run(cls, run, n_draws: int = 500, threads: int = 1) -> CalibrationResult:
         problem = run.problem
         space = problem.space
-        pars = space.from_normalised(run.draws)
+        first = getattr(run, "first_kept", 0)  # until_converged: earlier draws were burn-in
+        pars = space.from_normalised(run.draws[:, first:])
         wrapped = space.wrap_circular(pars)
-        diag = summarise(np.concatenate([wrapped, run.lp[:, :, None]], axis=2),
+        diag = summarise(np.concatenate([wrapped, run.lp[:, first:, None]], axis=2),
                          problem.model.parameter_names + ["log_posterior"])
         ensemble = posterior_ensemble(problem, pars, n_draws, threads)
         return cls(
             model=problem.model, pixel=problem.pixel, settings=run.settings, parameters=pars,
-            log_posterior=run.lp, acceptance=np.asarray(run.accept), diagnostics=diag,
+            log_posterior=run.lp[:, first:], acceptance=np.asarray(run.accept),
+            diagnostics=diag,
             ensemble=ensemble, start_iterations=run.start_iterations, rescued=run.rescued,
             _run=run,
         )
@@ -163,19 +165,23 @@ class CalibrationResult:
 
         Returns a new result whose draws are the old ones followed by the new ones.
         """
+        import copy
         import os
         from dataclasses import replace
         from pathlib import Path
 
         from .calibration import _advance
 
-        run = self._run
-        run.settings = replace(run.settings, iterations=run.settings.iterations + iterations)
+        run = copy.copy(self._run)  # this result keeps its own run state
+        run.state = {k: np.array(v, copy=True) for k, v in self._run.state.items()}
+        run.settings = replace(run.settings, iterations=run.done_sample + iterations,
+                               until_converged=False)
+        run.stopped = False
         _advance(run, threads or os.cpu_count() or 1,
                  Path(checkpoint) if checkpoint else None, None)
         out = CalibrationResult.from_run(run, n_draws=draws or self.ensemble.sizes["draw"]
                                          * self.ensemble.sizes["chain"])
-        out.check_convergence()
+        out.check_convergence(run.settings.target_rhat, run.settings.target_ess)
         return out
 
     # ------------------------------------------------------------------ products

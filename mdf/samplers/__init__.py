@@ -1,12 +1,13 @@
-"""Samplers: small classes with one job, chosen by name (``am``, ``cardamom``, ``edinburgh``,
-``emcee``)."""
+"""Samplers: small classes with one job, chosen by name (``demcz``, ``am``, ``cardamom``,
+``edinburgh``, ``emcee``)."""
 
 from __future__ import annotations
 
 from .am import AdaptiveMetropolis
 from .base import Sampler
+from .demcz import DEMCz
 
-_SAMPLERS = {"am": AdaptiveMetropolis}
+_SAMPLERS = {"am": AdaptiveMetropolis, "demcz": DEMCz}
 
 
 def register_sampler(name: str, cls) -> None:
@@ -33,8 +34,8 @@ def get_sampler(name) -> Sampler:
         return _SAMPLERS[name]()
     except KeyError:
         raise ValueError(
-            f"unknown sampler {name!r}; choose from am, cardamom, edinburgh, emcee"
+            f"unknown sampler {name!r}; choose from demcz, am, cardamom, edinburgh, emcee"
         ) from None
 
 
-__all__ = ["AdaptiveMetropolis", "Sampler", "get_sampler", "register_sampler"]
+__all__ = ["AdaptiveMetropolis", "DEMCz", "Sampler", "get_sampler", "register_sampler"]

@@ -154,3 +154,106 @@ def test_emcee_sampler_runs_every_walker_as_a_chain(pixel):
     assert res.parameters.shape == (2 * (2 * 23 + 2), 20, 23)
     assert np.all(np.isfinite(res.log_posterior))
     np.testing.assert_array_equal(res.parameters, again.parameters)
+
+
+def test_am_sampler_same_seed_same_chains_on_one_or_two_threads(pixel):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        one = mdf.calibrate(pixel, "400", sampler="am", seed=4, threads=1, **SHORT)
+        two = mdf.calibrate(pixel, "400", sampler="am", seed=4, threads=2, **SHORT)
+    np.testing.assert_array_equal(one.parameters, two.parameters)
+    assert one.settings.sampler == "am"
+
+
+def test_default_runs_until_converged_and_stops_at_the_first_passing_block(pixel):
+    # targets every run meets: the run must stop at the first block with enough draws
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mdf.ConvergenceWarning)
+        res = mdf.calibrate(pixel, "400", seed=2, threads=2, chains=2, burn_in=4000,
+                            thin=20, block=2000, draws=20, warm_start=False,
+                            target_rhat=100.0, target_ess=1.0)
+    s = res.settings
+    assert s.sampler == "demcz" and s.until_converged and s.iterations == 4_000_000
+    assert res._run.stopped and res.converged
+    # 100 draws per chain are needed before the targets are tested: 2000 iterations / 20
+    assert res._run.done_sample == 2000
+    assert res.parameters.shape == (2, 100, 23)
+
+
+def _fake_run(draws, lp, target_rhat=1.05, target_ess=400.0):
+    from mdf.calibration import Run, Settings
+    from mdf.posterior import Problem
+
+    run = Run(Problem(drivers.read(CBF), "400"),
+              Settings(model="400", chains=draws.shape[0], target_rhat=target_rhat,
+                       target_ess=target_ess), None)
+    run.draws, run.lp = draws, lp
+    return run
+
+
+def test_convergence_rule_all_draws_then_later_half():
+    from mdf.calibration import _check_targets
+
+    rng = np.random.default_rng(0)
+    c, n, d = 4, 2000, 23
+    good = 0.5 + 0.01 * rng.standard_normal((c, n, d))  # well inside the unit box
+    run = _fake_run(good.copy(), rng.standard_normal((c, n)))
+    _check_targets(run)
+    assert run.stopped and run.first_kept == 0
+    # chains that disagree in the first half only: the later half passes and is kept
+    bad_start = good.copy()
+    bad_start[:, : n // 2, 3] += np.arange(c)[:, None] * 0.1
+    run = _fake_run(bad_start, rng.standard_normal((c, n)))
+    _check_targets(run)
+    assert run.stopped and run.first_kept == n // 2
+    # disagreeing throughout: not converged, nothing dropped
+    bad = good.copy()
+    bad[:, :, 3] += np.arange(c)[:, None] * 0.1
+    run = _fake_run(bad, rng.standard_normal((c, n)))
+    _check_targets(run)
+    assert not run.stopped and run.first_kept == 0
+    # too few effective draws: not converged
+    sticky = np.repeat(good[:, :20], 100, axis=1)
+    run = _fake_run(sticky, np.repeat(rng.standard_normal((c, 20)), 100, axis=1))
+    _check_targets(run)
+    assert not run.stopped
+
+
+def test_checkpoint_can_be_extended_in_a_new_call(tmp_path, pixel):
+    ckpt = tmp_path / "run.npz"
+    short = {**SHORT, "thin": 20}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        first = mdf.calibrate(pixel, "400", seed=9, threads=1, checkpoint=ckpt, **short)
+        longer = mdf.calibrate(pixel, "400", seed=9, threads=1, checkpoint=ckpt,
+                               **{**short, "iterations": 4000})
+        straight = mdf.calibrate(pixel, "400", seed=9, threads=1,
+                                 **{**short, "iterations": 4000})
+    np.testing.assert_array_equal(longer.parameters[:, :100], first.parameters)
+    np.testing.assert_array_equal(longer.parameters, straight.parameters)
+    # extend() leaves the result it was called on as it was
+    before = first.parameters.copy()
+    state = {k: v.copy() for k, v in first._run.state.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        ext = first.extend(2000, threads=1)
+    np.testing.assert_array_equal(ext.parameters, straight.parameters)
+    np.testing.assert_array_equal(first.parameters, before)
+    for k, v in state.items():
+        np.testing.assert_array_equal(first._run.state[k], v)
+
+
+def test_checkpoint_of_other_data_or_options_is_refused(tmp_path, pixel):
+    ckpt = tmp_path / "run.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        mdf.calibrate(pixel, "400", seed=1, threads=1, checkpoint=ckpt, **SHORT)
+        with pytest.raises(mdf.CheckpointError, match="other data"):
+            mdf.calibrate(pixel, "400", seed=1, threads=1, checkpoint=ckpt, eqf=5.0, **SHORT)
+        changed = pixel.copy(deep=True)
+        name = next(v for v in changed.data_vars if changed[v].dtype.kind == "f"
+                    and changed[v].ndim == 1 and np.isfinite(changed[v].values).any())
+        vals = changed[name].values
+        vals[np.flatnonzero(np.isfinite(vals))[0]] *= 1.01
+        with pytest.raises(mdf.CheckpointError, match="other data"):
+            mdf.calibrate(changed, "400", seed=1, threads=1, checkpoint=ckpt, **SHORT)
