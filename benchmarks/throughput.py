@@ -3,9 +3,11 @@
 Run: ``python benchmarks/throughput.py [--sites 8] [--model 811] [--workers 2]``. Prints:
 
 1. pixels per core-hour of ``mdf.calibrate_many`` at ``mdf.calibrate``'s default settings
-   (4 chains, 100 000 burn-in + 100 000 sampling iterations, CMA-ES warm start, EDCs on, 500
-   draws run forward; ``--chains/--burn-in/--iterations/--sampler`` to change them) on
-   CARDAMOM-FluxVal sites, one pixel per core, and how many converged;
+   (4 ``demcz`` chains, CMA-ES warm start, 150 000 burn-in iterations, then sampling until
+   every parameter and log P reach R-hat <= 1.05 and bulk ESS >= 400 or 4e6 iterations, EDCs
+   on, 500 draws run forward; ``--chains/--burn-in/--iterations/--sampler`` to change them;
+   ``--iterations`` makes the runs fixed-length) on CARDAMOM-FluxVal sites, one pixel per
+   core, and how many converged;
 2. the speed-up on ``--workers`` cores (a process pool, one pixel per worker) over one core, on
    the same sites (goal on 2 cores: >= 1.9x);
 3. the core-hours this extrapolates to for 55,246 pixels (the 0.5 degree land grid of the
