@@ -25,6 +25,7 @@ from fractions import Fraction
 from numba import njit
 
 from ._d4_soil import S_C2_1, S_C2_2, S_C3_1, S_C3_2, VSMALL, conductivity
+from ._libm import exp
 
 PI_F = 3.1415927
 TWO_PI = 6.283185
@@ -64,21 +65,21 @@ def aerodynamic(lai, wind, kin_visc, wvd):
     """
     local_lai = max(MIN_LAI, lai)
     sqrt_cd1_lai = math.sqrt(7.5 * local_lai)
-    displacement = (1.0 - ((1.0 - math.exp(-sqrt_cd1_lai)) / sqrt_cd1_lai)) * CANOPY_HEIGHT
+    displacement = (1.0 - ((1.0 - exp(-sqrt_cd1_lai)) / sqrt_cd1_lai)) * CANOPY_HEIGHT
     roughl = ((1.0 - displacement / CANOPY_HEIGHT) * _EXP_ROUGH) * CANOPY_HEIGHT
     ustar = wind * USTAR_UH
     length_scale = (4.0 * CANOPY_HEIGHT) / local_lai
     mixing_length = 2.0 * _USTAR_UH_CUBED * length_scale
     canopy_wind = ustar * VONKARMAN_1 * math.log((CANOPY_HEIGHT - displacement) / roughl)
     ratio = USTAR_UH / mixing_length
-    wind_scaling = math.exp(ratio) / ratio
+    wind_scaling = exp(ratio) / ratio
     # soil surface: eddy diffusivity at canopy top, decayed through the canopy air space
     kh_canht = VONKARMAN * ustar * (CANOPY_HEIGHT - displacement)
     canopy_decay = math.sqrt((0.2 * CANOPY_HEIGHT * local_lai) / mixing_length)
     g_soil = 1.0 / (
         CANOPY_HEIGHT / (canopy_decay * kh_canht)
-        * (math.exp(canopy_decay * (1.0 - (0.00085 / CANOPY_HEIGHT)))
-           - math.exp(canopy_decay * (1.0 - ((roughl + displacement) / CANOPY_HEIGHT))))
+        * (exp(canopy_decay * (1.0 - (0.00085 / CANOPY_HEIGHT)))
+           - exp(canopy_decay * (1.0 - ((roughl + displacement) / CANOPY_HEIGHT))))
     )
     sherwood = 1.018537 * (math.sqrt((0.02 * canopy_wind) / kin_visc))
     g_a = wvd * sherwood * 25.0
@@ -90,7 +91,7 @@ def transmission(lai):
     """Beer's-law fractions ``exp(-0.5 LAI 0.75)`` (straight through the canopy) and
     ``exp(-0.5 LAI 0.5 0.75)`` (through half of it), clumping 0.75; shared by the short-wave,
     long-wave and interception calculations, which each evaluate them in the Fortran."""
-    return math.exp(-0.5 * lai * 0.75), math.exp(-0.5 * lai * 0.5 * 0.75)
+    return exp(-0.5 * lai * 0.75), exp(-0.5 * lai * 0.5 * 0.75)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -118,7 +119,7 @@ def shortwave(transmitted, canopy_transmitted, swrad, snow):
     trans_par = trans_par + (par * trans_par_fraction)
     trans_nir = trans_nir + (nir * trans_nir_fraction)
     if snow > 0.0:
-        fsnow = 1.0 - math.exp(-snow * 1e-2)
+        fsnow = 1.0 - exp(-snow * 1e-2)
         soil_par_abs = ((1.0 - fsnow) * 9.989852e-01) + (fsnow * 0.05)
         soil_nir_abs = ((1.0 - fsnow) * 9.989852e-01) + (fsnow * 0.27)
     else:
@@ -151,7 +152,7 @@ def longwave(lai, transmitted, canopy_transmitted, lw_sky, lw_soil, lw_canopy, s
     reflected_lw = 0.02 * canopy_transmitted
     absorbed_lw = 1.0 - trans_lw - reflected_lw
     release = (1.0 - (9.516639e-01 * lai) / (lai + 4.693329e+00)) * (
-        1.0 - math.exp(-0.5 * lai * 0.25 * 0.75)
+        1.0 - exp(-0.5 * lai * 0.25 * 0.75)
     ) * 4.0
     soil_from_sky = lw_sky * transmitted
     lwrad = lw_sky - soil_from_sky
@@ -247,7 +248,7 @@ def root_supply(soil, lai, fine_root, root_reach, th1, th2, lt1, lt2, swp1, swp2
     flux1 = 0.0
     flux2 = 0.0
     prev = 1.0
-    exp_func = math.exp(-slpa * lt1)
+    exp_func = exp(-slpa * lt1)
     mult = prev - (1.0 - (1.0 / (1.0 + exp_func)) + (0.5 * exp_func))
     mass = fine_root * mult
     prev = prev - mult
@@ -256,7 +257,7 @@ def root_supply(soil, lai, fine_root, root_reach, th1, th2, lt1, lt2, swp1, swp2
         k = conductivity(2.778e-6, soil[S_C2_1], soil[S_C3_1], th1)
         flux1 = _plant_soil_flow(mass * ROOT_MASS_LENGTH_COEF_1, mass, demand,
                                  min(root_reach, lt1), resistance, k)
-        exp_func = math.exp(-slpa * (lt1 + lt2))
+        exp_func = exp(-slpa * (lt1 + lt2))
         mult = prev - (1.0 - (1.0 / (1.0 + exp_func)) + (0.5 * exp_func))
         mass = fine_root * mult
         if mass > 0.0:
@@ -395,16 +396,16 @@ def photosynthesis(lai, ceff, co2, leaf_t, supply, g_a, wind_scaling, light_scal
     iwue_step = 4.6875e-04 * light_scaling
 
     # ACM2 stage 1: metabolic and light limits, boundary layer, temperature-adjusted CO2 terms
-    t_opt = math.exp(0.172 * math.log((57.05 - leaf_t) / (57.05 - 30.0)) * (57.05 - 30.0)) \
-        * math.exp(0.172 * math.log((leaf_t - -1e6) / (30.0 - -1e6)) * (30.0 - -1e6))
+    t_opt = exp(0.172 * math.log((57.05 - leaf_t) / (57.05 - 30.0)) * (57.05 - 30.0)) \
+        * exp(0.172 * math.log((leaf_t - -1e6) / (30.0 - -1e6)) * (30.0 - -1e6))
     if t_opt != t_opt:
         t_opt = 0.0
     metabolic = GC_TO_UMOL * light_scaling * ceff * SECONDS_PER_DAY_1 \
         * ((leaf_t - _VC_MINT) / ((leaf_t - _VC_MINT) + _VC_COEF)) * t_opt
     light = 3.2 * canopy_par * dayl_s1 * GC_TO_UMOL
     rb_mol_1 = 1.0 / (g_a * cmol * 1.37 * wind_scaling)
-    co2_half = 319.58548 * math.exp(24.72297 * (leaf_t - 25.0) / (leaf_t + FREEZE))
-    co2_comp = 36.839214 * math.exp(9.734371 * (leaf_t - 25.0) / (leaf_t + FREEZE))
+    co2_half = 319.58548 * exp(24.72297 * (leaf_t - 25.0) / (leaf_t + FREEZE))
+    co2_comp = 36.839214 * exp(9.734371 * (leaf_t - 25.0) / (leaf_t + FREEZE))
     qq = co2_comp - co2_half
 
     upper = _iwue_gap(potential, iwue_step, delta_gs, metabolic, light, rb_mol_1, qq, co2_comp,

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 
 from ..model import ModelError
+from ._libm import exp
 
 TOP_SOIL_DEPTH = 0.30  # thickness of layer 1 [m]
 MIN_LAYER = 0.03  # minimum thickness of layer 2 [m]
@@ -213,7 +214,7 @@ def wet_surface_threshold(por1: float) -> float:
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def conductivity(cond1, cond2, cond3, waterfrac):
     """Saxton hydraulic conductivity [m s-1]; 1e-30 below a water content of 0.05."""
-    k = cond1 * math.exp(cond2 + cond3 / waterfrac)
+    k = cond1 * exp(cond2 + cond3 / waterfrac)
     if waterfrac < 0.05:
         k = 1e-30
     return k
@@ -276,13 +277,15 @@ def _drainage(soil, th1, th2, th3, lt1, lt2, lt3, ice1):
         if avail3 > 0.0 and fc4 < soil[S_POR4]:
             ch3 = _drain_layer(soil, 2, th3 * (1.0 - 0.0), avail3,
                                (soil[S_POR4] - fc4) * TOP_SOIL_DEPTH / lt3) * lt3
-        # θ + (x/thickness) with x = 0 is θ: the divisions are skipped for layers at rest
+        # θ + (x/thickness) with x = 0 is θ: the divisions are skipped for layers at rest.
+        # The flows are > 0 (or NaN), so the Fortran's 0 + ch is ch and θ + (0 - ch)/l is
+        # θ - ch/l bit for bit; dropping those operations shortens the day's dependency chain
         if ch1 != 0.0:
-            th1 = th1 + (0.0 - ch1) / lt1
+            th1 = th1 - ch1 / lt1
         if ch1 != 0.0 or ch2 != 0.0:
-            th2 = th2 + ((0.0 + ch1) - ch2) / lt2
+            th2 = th2 + (ch1 - ch2) / lt2
         if ch2 != 0.0 or ch3 != 0.0:
-            th3 = th3 + ((0.0 + ch2) - ch3) / lt3
+            th3 = th3 + (ch2 - ch3) / lt3
     return th1, th2, th3, ch1, ch2, ch3
 
 

@@ -51,6 +51,7 @@ from ..model import Model, ModelError, Observable, Parameter
 from . import _d4_canopy as canopy
 from . import _d4_soil as soilmod
 from . import _gcel, c1
+from ._libm import exp
 
 DRIVERS = (
     "deltat", "tmin", "tmax", "swrad", "co2", "doy_end", "precip", "deforestation",
@@ -379,10 +380,10 @@ def _run(forcing, site, pars, pools, fluxes):
         # soil evaporation terms fixed over the step (ψ1 and the radiation do not change)
         local_t = soil_t + 273.15
         soil_rad = soil_lw + (soil_sw * 1e6 * dayl_s1)
-        esat = 0.1 * math.exp(1.80956664 + (17.2693882 * local_t - 4717.306081)
+        esat = 0.1 * exp(1.80956664 + (17.2693882 * local_t - 4717.306081)
                               / (local_t - 35.86))
         air_vp = esat - forcing[F_VPD, n]
-        esurf = (esat * math.exp(1e6 * ws[7] * 18.05e-6 / (8.3144 * local_t))) - air_vp
+        esurf = (esat * exp(1e6 * ws[7] * 18.05e-6 / (8.3144 * local_t))) - air_vp
         esoil_num = (slope * soil_rad) + (forcing[F_AIRDEN, n] * 1004.6 * esurf * g_soil)
         rain_in = ((rain + melt) - intercepted) * 86400.0
         et, e_soil, _, runoff, underflow, drain1, infiltrated = soilmod.update_soil_water(
