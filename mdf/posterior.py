@@ -27,16 +27,16 @@ from numba import njit
 import dalec
 from dalec.api import prepare
 
-from .edc.hooks import hooks_for
+from .edc.hooks import hooks_for, no_violation
 from .likelihood import Likelihood, _log_likelihood, build_likelihood
 from .space import ParameterSpace
 from .terms import no_data, no_terms, terms_for
 
 
 @cache
-def _compiled(kernel, edc_pre, edc_post, extra=no_terms):
-    """The compiled log-posterior and EDC score for one (model kernel, EDC hooks, family
-    terms) combination.
+def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation):
+    """The compiled log-posterior, EDC score and guided EDC score for one (model kernel, EDC
+    hooks, family terms) combination.
 
     Built once per process and model: numba closures over the kernel, hooks and terms.
     """
@@ -99,7 +99,22 @@ def _compiled(kernel, edc_pre, edc_post, extra=no_terms):
                 score -= 5.0
         return score
 
-    return log_posterior, edc_score
+    @njit(nogil=True)
+    def edc_guided(x, ctx, scratch):
+        """:func:`edc_score` minus the hooks' graded distance from passing while an EDC
+        fails, so a search has a slope between failure counts; 0 exactly where
+        :func:`edc_score` is 0."""
+        score = edc_score(x, ctx, scratch)
+        if ctx[6] and score < 0.0:
+            pars, pools, fluxes, series, terms, flags = scratch
+            n_fail = 0
+            for k in range(flags.shape[0]):
+                n_fail += 1 - flags[k]
+            if n_fail > 0 and math.isfinite(score):
+                score -= violation(pars, pools, fluxes, ctx[5])
+        return score
+
+    return log_posterior, edc_score, edc_guided
 
 
 class Problem:
@@ -158,8 +173,9 @@ class Problem:
             else np.zeros(1)
         )
         pre, post = (self.hooks.pre, self.hooks.post) if self.hooks else (_no_edc_pre, _no_edc_post)
-        self._log_posterior, self._edc_score = _compiled(
-            self.model.kernel, pre, post, family.evaluate if family else no_terms)
+        self._log_posterior, self._edc_score, self._edc_guided = _compiled(
+            self.model.kernel, pre, post, family.evaluate if family else no_terms,
+            self.hooks.violation if self.hooks else no_violation)
         self.ctx = (
             self.space.lo, self.space.span, self.space.islog, self.forcing, self.site,
             self.edc_data, self.use_edc, self.likelihood.arrays(), self.extra_data,

@@ -14,19 +14,36 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .jpl import EDC_NAMES, edc_post_400, edc_post_811, edc_pre_400, edc_pre_811
+from .jpl import (
+    EDC_NAMES,
+    edc_post_400,
+    edc_post_811,
+    edc_pre_400,
+    edc_pre_811,
+    edc_violation_400,
+    edc_violation_811,
+)
+
+
+@njit(cache=True, nogil=True)
+def no_violation(pars, pools, fluxes, data):
+    """No graded EDC distance: the start search sees only the failure count."""
+    return 0.0
 
 
 @dataclass(frozen=True)
 class EdcHooks:
     """The pre-run and post-run EDC adapters of a model family, their data builder, the
-    EDC numbers with their meaning and the length of the pass/fail vector they write."""
+    EDC numbers with their meaning, the length of the pass/fail vector they write and,
+    optionally, a graded distance from passing, ``violation(pars, pools, fluxes, data)``
+    [>= 0], that guides the start search (:mod:`mdf.start`)."""
 
     pre: Callable
     post: Callable
     data: Callable
     names: dict
     n_flags: int = 100
+    violation: Callable = no_violation
 
 
 def _jpl_data(model, pixel, forcing, site, eqf) -> np.ndarray:
@@ -65,10 +82,20 @@ def _post_811(pars, pools, fluxes, data, flags, diag):
                         flags, diag)
 
 
+@njit(cache=True, nogil=True)
+def _violation_400(pars, pools, fluxes, data):
+    return edc_violation_400(pars, pools, fluxes, data[0], data[1], data[2], data[3])
+
+
+@njit(cache=True, nogil=True)
+def _violation_811(pars, pools, fluxes, data):
+    return edc_violation_811(pars, pools, fluxes, data[0], data[1], data[2], data[3], data[5:])
+
+
 HOOKS = {
-    "400": EdcHooks(_pre_400, _post_400, _jpl_data, EDC_NAMES["400"]),
-    "809": EdcHooks(_pre_811, _post_811, _jpl_data, EDC_NAMES["809"]),
-    "811": EdcHooks(_pre_811, _post_811, _jpl_data, EDC_NAMES["811"]),
+    "400": EdcHooks(_pre_400, _post_400, _jpl_data, EDC_NAMES["400"], violation=_violation_400),
+    "809": EdcHooks(_pre_811, _post_811, _jpl_data, EDC_NAMES["809"], violation=_violation_811),
+    "811": EdcHooks(_pre_811, _post_811, _jpl_data, EDC_NAMES["811"], violation=_violation_811),
 }
 
 

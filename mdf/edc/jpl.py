@@ -455,6 +455,109 @@ def edc_post_811(pars, pools, fluxes, time0, time_last, eqf, meanprec, precip, f
     return _post_tail(pools, means, _PARMAX_811, flags, diag) and ok
 
 
+# ------------------------------------------------------------------- graded violations
+# Not in CARDAMOM. The start search (mdf.start) climbs CARDAMOM's score, -5 per failed EDC,
+# which is flat between failures: a random walk on a plateau in 23-33 dimensions can take
+# millions of steps to stumble on the pass region of the last one or two EDCs. These functions
+# say how far a run is from passing, in log units (0 for an EDC that passes), so the search
+# has a slope to follow. They never decide what passes: the verdicts above do.
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _excess(a, b):
+    """``ln(a/b)`` where ``a > b > 0`` (a ratio condition ``a <= b`` failing), else 0."""
+    if a > b and b > 0.0:
+        return math.log(a / b)
+    if a > b:
+        return 10.0  # b <= 0: no ratio; a fixed, large distance
+    return 0.0
+
+
+@njit(cache=True, nogil=True)
+def _pre_violation(pars, meantemp):
+    """Graded distance from passing EDCs 1-5."""
+    f_auto = pars[1]
+    f_fol = (1.0 - f_auto) * pars[2]
+    f_lab = (1.0 - f_auto - f_fol) * pars[12]
+    f_roo = (1.0 - f_auto - f_fol - f_lab) * pars[3]
+    v = _excess(pars[8], pars[7])
+    v += _excess(pars[8], pars[0])
+    v += _excess(pars[5] * pars[4] * 365.25, 1.0)
+    v += _excess(pars[8] * math.exp(pars[9] * meantemp), pars[6])
+    v += _excess(f_fol + f_lab, 5.0 * f_roo) + _excess(f_roo, 5.0 * (f_fol + f_lab))
+    return v
+
+
+@njit(cache=True, nogil=True)
+def _steady_violation(f_in, f_out, p_sampled, p_start, log_eqf):
+    rm = _div(f_in, f_out)
+    rs = _div(rm * p_sampled, p_start)
+    v = 0.0
+    lr = abs(_log(rs))
+    if lr > log_eqf:  # NaN compares false and passes, as in the verdict
+        v += min(lr - log_eqf, 10.0)
+    dr = abs(rs - rm)
+    if dr > ETOL:
+        v += min(math.log(dr / ETOL), 10.0)
+    return v
+
+
+@njit(cache=True, nogil=True)
+def _tail_violation(pools, means, parmax):
+    v = 0.0
+    for i in range(pools.shape[0]):
+        v += _excess(means[i], parmax[i])
+        n_bad = 0
+        for c in range(pools.shape[1]):
+            x = pools[i, c]
+            if x < 0.0 or x != x:
+                n_bad += 1
+        if n_bad:
+            v += 1.0 + 10.0 * n_bad / pools.shape[1]
+    return v
+
+
+@njit(cache=True, nogil=True)
+def edc_violation_400(pars, pools, fluxes, meantemp, time0, time_last, eqf):
+    """Graded distance [log units] of a DALEC 400 run from passing every EDC (0 if it does,
+    up to the ``<`` / ``<=`` boundaries); guides :func:`mdf.start.find_start`."""
+    v = _pre_violation(pars, meantemp)
+    means = _pool_means(pools)
+    v += _excess(means[1], 5.0 * means[2]) + _excess(means[2], 5.0 * means[1])
+    dint = _sample_interval(fluxes.shape[1], time0, time_last)
+    log_eqf = math.log(eqf)
+    tot = _flux_totals(fluxes)
+    for i in range(6):
+        f_in, f_out = _carbon_budget(tot, i)
+        v += _steady_violation(f_in, f_out, _mean_sampled(pools, i, dint), pools[i, 0], log_eqf)
+    return v + _tail_violation(pools, means, _PARMAX_400)
+
+
+@njit(cache=True, nogil=True)
+def edc_violation_811(pars, pools, fluxes, meantemp, time0, time_last, eqf, precip):
+    """Graded distance [log units] of a DALEC 809/811 run from passing every EDC (see
+    :func:`edc_violation_400`)."""
+    v = _pre_violation(pars, meantemp)
+    v += _excess(pars[28], pars[27]) + _excess(pars[29], pars[27])
+    means = _pool_means(pools)
+    v += _excess(means[1], 5.0 * means[2]) + _excess(means[2], 5.0 * means[1])
+    n_steps = fluxes.shape[1]
+    dint = _sample_interval(n_steps, time0, time_last)
+    log_eqf = math.log(eqf)
+    tot = _flux_totals(fluxes)
+    for i in range(7):
+        if i < 6:
+            f_in, f_out = _carbon_budget(tot, i)
+        else:
+            f_in = 0.0
+            for n in range(n_steps):
+                f_in += precip[n]
+            f_out = tot[28] + tot[29]
+        v += _steady_violation(f_in, f_out, _mean_sampled(pools, i, dint), pools[i, 0], log_eqf)
+    v += _excess(pars[25], means[6]) if means[6] > 0.0 else (10.0 if pars[25] > means[6] else 0.0)
+    return v + _tail_violation(pools, means, _PARMAX_811)
+
+
 #: model name -> (pre-run EDC function, post-run EDC function). The post-run functions of 400
 #: and 809/811 take different arguments (809/811 add ``meanprec, precip``).
 EDCS = {
@@ -569,4 +672,6 @@ __all__ = [
     "edc_pre_400",
     "edc_pre_811",
     "edc_report",
+    "edc_violation_400",
+    "edc_violation_811",
 ]

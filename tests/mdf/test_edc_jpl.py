@@ -405,3 +405,46 @@ def test_pure_python_edcs():
 
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
     subprocess.run([sys.executable, "-c", _NOJIT], check=True, env=env, cwd=REPO)
+
+
+@pytest.mark.parametrize("name", ["400", "811"])
+def test_graded_violation_is_zero_exactly_where_every_edc_passes(name):
+    """The start search's slope: > 0 for runs that fail any EDC (prior draws on the bundled
+    FI-Hyy site; the passing side is checked at found start points below)."""
+    from mdf.posterior import Problem
+
+    pixel = drivers.read(drivers.data_path("flux_site_76.cbf"))
+    problem = Problem(pixel, name)
+    violation = problem.hooks.violation
+    rng = np.random.default_rng(4)
+    seen = {True: 0, False: 0}
+    for _ in range(400):
+        pars = problem.space.from_normalised(rng.uniform(size=problem.space.ndim))
+        pools, fluxes = _run(name, pixel, pars)
+        flags = np.ones(100, dtype=np.int64)
+        problem.hooks.pre(pars, problem.edc_data, flags, True)
+        problem.hooks.post(pars, pools, fluxes, problem.edc_data, flags, True)
+        passes = bool(flags.all())
+        v = violation(pars, pools, fluxes, problem.edc_data)
+        assert v >= 0.0 and math.isfinite(v)
+        assert (v == 0.0) == passes, (flags.nonzero(), v)
+        seen[passes] += 1
+    assert seen[False] > 0
+
+
+@pytest.mark.slow
+def test_guided_search_starts_pass_every_edc_with_zero_violation():
+    from mdf.posterior import Problem
+    from mdf.rng import chain_states
+    from mdf.start import find_start
+
+    pixel = drivers.read(drivers.data_path("flux_site_76.cbf"))
+    problem = Problem(pixel, "811")
+    x0, lp0, used = find_start(problem, chain_states(5, 2), threads=2)
+    assert np.all(np.isfinite(lp0))
+    for x in x0:
+        assert problem._edc_score(x, problem.ctx, problem.scratch()) == 0.0
+        assert problem._edc_guided(x, problem.ctx, problem.scratch()) == 0.0
+        pars = problem.space.from_normalised(x)
+        pools, fluxes = _run("811", pixel, pars)
+        assert problem.hooks.violation(pars, pools, fluxes, problem.edc_data) == 0.0
