@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from ..model import ModelError
-from ._libm import exp
+from ._libm import exp, fma
 
 TOP_SOIL_DEPTH = 0.30  # thickness of layer 1 [m]
 MIN_LAYER = 0.03  # minimum thickness of layer 2 [m]
@@ -230,53 +230,64 @@ def water_potential(pot_a, pot_b, waterfrac):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _drain_layer(soil, i, liquid, avail, below_unsat):
-    """Water drained from layer i over one day [m3 m-2 per m of layer], before ``x thickness``.
+def _drain_layer(c2, c3, k_fc, liquid, avail, below_unsat):
+    """Water drained from a layer over one day [m3 m-2 per m of layer], before ``x thickness``.
 
-    The potential drainage integrates the Saxton conductivity from θ down to field capacity by
-    the trapezium rule; it is limited by the water above field capacity and the free pore space
-    of the layer below (``below_unsat``, already scaled to this layer's thickness).
+    The potential drainage integrates the Saxton conductivity (exponents ``c2``, ``c3``,
+    ``k_fc`` at field capacity) from θ down to field capacity by the trapezium rule; it is
+    limited by the water above field capacity and the free pore space of the layer below
+    (``below_unsat``, already scaled to this layer's thickness).
     """
-    c2 = soil[S_C2_1 + i]
-    c3 = soil[S_C3_1 + i]
     dx = avail * 0.5
-    halfway = liquid - dx
+    # liquid - dx and (k1 + k_fc) + 2 k3 with one rounding each: the same bits, since halving
+    # (above the subnormals) and doubling are exact, and a shorter dependency chain
+    if avail >= 4.5e-308:
+        halfway = fma(avail, -0.5, liquid)
+    else:
+        halfway = liquid - dx
     k1 = conductivity(_COND1, c2, c3, liquid)
     k3 = conductivity(_COND1, c2, c3, halfway)
-    pot = 0.5 * dx * ((k1 + soil[S_KFC1 + i]) + 2.0 * k3) * 86400.0
+    pot = 0.5 * dx * fma(2.0, k3, k1 + k_fc) * 86400.0
     return min(below_unsat, min(pot, avail))
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _drainage(soil, th1, th2, th3, lt1, lt2, lt3, ice1):
+def _hydraulics(soil):
+    """The soil constants the daily loop uses, as a tuple of floats (an array passed to the
+    inlined helpers would be reference-counted every day)."""
+    return (soil[S_FC1], soil[S_FC2], soil[S_FC3], soil[S_FC4], soil[S_POR2], soil[S_POR3],
+            soil[S_POR4], soil[S_C2_1], soil[S_C2_2], soil[S_C2_3], soil[S_C3_1], soil[S_C3_2],
+            soil[S_C3_3], soil[S_KFC1], soil[S_KFC2], soil[S_KFC3])
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _drainage(hyd, th1, th2, th3, lt1, lt2, lt3, ice1):
     """One day of gravitational drainage, top down (``gravitational_drainage(1)``).
 
-    Each layer above field capacity drains into the one below, limited by the free pore space
-    there; layer 3 drains out of the column into the core slot (which stays at field capacity,
-    so it never counts in the "any layer above field capacity" test). ``ice1`` is 1 when the
-    surface layer is frozen (its liquid water is 0). Returns the new θ1..3 and the three
-    inter-layer flows [m].
+    ``hyd`` is :func:`_hydraulics`. Each layer above field capacity drains into the one
+    below, limited by the free pore space there; layer 3 drains out of the column into the
+    core slot (which stays at field capacity, so it never counts in the "any layer above field
+    capacity" test). ``ice1`` is 1 when the surface layer is frozen (its liquid water is 0).
+    Returns the new θ1..3 and the three inter-layer flows [m].
     """
-    fc1 = soil[S_FC1]
-    fc2 = soil[S_FC2]
-    fc3 = soil[S_FC3]
-    fc4 = soil[S_FC4]
+    fc1, fc2, fc3, fc4, por2, por3, por4 = hyd[0], hyd[1], hyd[2], hyd[3], hyd[4], hyd[5], hyd[6]
     ch1 = 0.0
     ch2 = 0.0
     ch3 = 0.0
     if max(th1 - fc1, th2 - fc2, th3 - fc3, fc4 - fc4) > VSMALL:
-        liq1 = th1 * (1.0 - ice1)
+        liq1 = th1 if ice1 == 0.0 else th1 * (1.0 - ice1)  # x 1.0 is exact
         avail1 = liq1 - fc1
         avail2 = th2 * (1.0 - 0.0) - fc2
         avail3 = th3 * (1.0 - 0.0) - fc3
-        if avail1 > 0.0 and th2 < soil[S_POR2]:
-            ch1 = _drain_layer(soil, 0, liq1, avail1, (soil[S_POR2] - th2) * lt2 / lt1) * lt1
-        if avail2 > 0.0 and th3 < soil[S_POR3]:
-            ch2 = _drain_layer(soil, 1, th2 * (1.0 - 0.0), avail2,
-                               (soil[S_POR3] - th3) * lt3 / lt2) * lt2
-        if avail3 > 0.0 and fc4 < soil[S_POR4]:
-            ch3 = _drain_layer(soil, 2, th3 * (1.0 - 0.0), avail3,
-                               (soil[S_POR4] - fc4) * TOP_SOIL_DEPTH / lt3) * lt3
+        if avail1 > 0.0 and th2 < por2:
+            ch1 = _drain_layer(hyd[7], hyd[10], hyd[13], liq1, avail1,
+                               (por2 - th2) * lt2 / lt1) * lt1
+        if avail2 > 0.0 and th3 < por3:
+            ch2 = _drain_layer(hyd[8], hyd[11], hyd[14], th2 * (1.0 - 0.0), avail2,
+                               (por3 - th3) * lt3 / lt2) * lt2
+        if avail3 > 0.0 and fc4 < por4:
+            ch3 = _drain_layer(hyd[9], hyd[12], hyd[15], th3 * (1.0 - 0.0), avail3,
+                               (por4 - fc4) * TOP_SOIL_DEPTH / lt3) * lt3
         # θ + (x/thickness) with x = 0 is θ: the divisions are skipped for layers at rest.
         # The flows are > 0 (or NaN), so the Fortran's 0 + ch is ch and θ + (0 - ch)/l is
         # θ - ch/l bit for bit; dropping those operations shortens the day's dependency chain
@@ -361,6 +372,7 @@ def update_soil_water(soil, ws, n_days, dt_1, e_leaf, up1, up2, esoil_num, lambd
     e_wet = 0.0  # soil evaporation of a day with the minimum dry layer, once it is needed
     have_wet = False
     gws_num = por1 * wvd
+    hyd = _hydraulics(soil)
     for day in range(n_days):
         start1 = th1
         start2 = th2
@@ -448,7 +460,7 @@ def update_soil_water(soil, ws, n_days, dt_1, e_leaf, up1, up2, esoil_num, lambd
                 th3 = th3 + (w3 / lt3)
 
         # the Fortran keeps drainage in Mg m-2 inside the day and kg m-2 outside
-        th1, th2, th3, ch1, _, ch3 = _drainage(soil, th1, th2, th3, lt1, lt2, lt3, ice1)
+        th1, th2, th3, ch1, _, ch3 = _drainage(hyd, th1, th2, th3, lt1, lt2, lt3, ice1)
         underflow = (underflow * 1e-3 + (0.0 + ch3)) * 1e3
         wgf1 = (wgf1 * 1e-3 + ch1) * 1e3
 

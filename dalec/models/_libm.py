@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import struct
 from decimal import Decimal, localcontext
+from fractions import Fraction
 
 import numpy as np
 from llvmlite import ir
@@ -96,7 +97,18 @@ def _float(typingctx, i):
 
 if config.DISABLE_JIT:  # pragma: no cover - the intrinsics exist only in compiled code
     exp = math.exp
+
+    def fma(a, b, c):
+        """``a * b + c`` rounded once (exact rational arithmetic, then one rounding)."""
+        if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+            return a * b + c
+        return float(Fraction(a) * Fraction(b) + Fraction(c))
 else:
+
+    @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+    def fma(a, b, c):
+        """``a * b + c`` rounded once (the ``vfmadd`` instruction where the CPU has it)."""
+        return _fma(a, b, c)
 
     @njit(cache=True, nogil=True, inline="always", error_model="numpy")
     def exp(x):
