@@ -46,6 +46,9 @@ def test_exp_matches_the_library():
     xs = np.concatenate([
         rng.uniform(-200.0, 5.0, 400_000),  # the Saxton conductivity's range and around
         rng.uniform(-745.5, 709.9, 200_000),
+        rng.uniform(-746.0, -700.0, 100_000),  # subnormal results
+        rng.uniform(500.0, 709.9, 100_000),
+        rng.uniform(-1100.0, 1100.0, 10_000),
         np.exp(rng.uniform(-60.0, 6.5, 200_000)) * rng.choice([-1.0, 1.0], 200_000),
         [0.0, -0.0, np.inf, -np.inf, 709.78, 709.79, -745.1, -708.4, 512.0, -512.0, 2.0**-54,
          -(2.0**-54), 1e-300],
