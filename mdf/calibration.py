@@ -198,8 +198,20 @@ def _literal(text: str) -> dict:
 
 
 def fingerprint(problem: Problem) -> str:
-    """A digest of everything besides :class:`Settings` that determines a run's chains: the
-    pixel's data, the model options, the EDC equilibrium factor and whether EDCs apply."""
+    """A digest of everything besides :class:`Settings` that determines a run's chains.
+
+    Parameters
+    ----------
+    problem : mdf.Problem
+        The calibration problem.
+
+    Returns
+    -------
+    str
+        SHA-256 hex digest of the pixel's variables (values and attributes) and attributes
+        (its file name and history excluded), the model options, the EDC equilibrium factor
+        and whether EDCs apply.
+    """
     h = hashlib.sha256()
     pixel = problem.pixel
     for name in sorted(pixel.variables):
@@ -477,8 +489,21 @@ def _check_targets(run: Run) -> None:
 
 
 def target_diagnostics(run: Run, first: int = 0) -> dict:
-    """R-hat and ESS of every parameter (phases wrapped) and the log-posterior over the kept
-    draws from ``first`` on (the quantities the convergence targets are tested on)."""
+    """R-hat and ESS of every parameter (phases wrapped) and the log-posterior.
+
+    Parameters
+    ----------
+    run : Run
+        A run with kept draws.
+    first : int, default 0
+        First kept draw (per chain) included.
+
+    Returns
+    -------
+    dict
+        :func:`mdf.diagnostics.summarise` of the draws from ``first`` on: the quantities the
+        convergence targets are tested on.
+    """
     space = run.problem.space
     pars = space.wrap_circular(space.from_normalised(run.draws[:, first:]))
     return summarise(np.concatenate([pars, run.lp[:, first:, None]], axis=2),
