@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from ..model import ModelError
-from ._libm import exp, fma
+from ._libm import exp, fma, opaque
 
 TOP_SOIL_DEPTH = 0.30  # thickness of layer 1 [m]
 MIN_LAYER = 0.03  # minimum thickness of layer 2 [m]
@@ -403,18 +403,24 @@ def update_soil_water(soil, ws, n_days, dt_1, e_leaf, up1, up2, esoil_num, lambd
 
         loss1 = pot1 + e_local
         loss2 = pot2
+        # the changes of θ are divided out before the (rare) cut to the available water, in
+        # a branch of its own: as a select, the division would wait for θ every day
+        d1 = (-loss1 * 1e-3) / lt1
+        d2 = (-loss2 * 1e-3) / lt2
         avail1 = th1 * lt1 * 1e3
         avail2 = th2 * lt2 * 1e3
         if loss1 > avail1:
             loss1 = avail1 * 0.9999
+            d1 = (-loss1 * 1e-3) / opaque(lt1)
         if loss2 > avail2:
             loss2 = avail2 * 0.9999
+            d2 = (-loss2 * 1e-3) / opaque(lt2)
         lost = (0.0 + loss1) + loss2
         corrected = corrected + lost
         if loss1 != 0.0:  # θ + (-0/thickness) is θ: skip the division
-            th1 = th1 + ((-loss1 * 1e-3) / lt1)
+            th1 = th1 + d1
         if loss2 != 0.0:
-            th2 = th2 + ((-loss2 * 1e-3) / lt2)
+            th2 = th2 + d2
         overflow = th1 > por1
         excess = 0.0
         if overflow:

@@ -21,6 +21,7 @@ log, log2, pow ... implementations").
 from __future__ import annotations
 
 import math
+import platform
 import struct
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -96,8 +97,25 @@ def _float(typingctx, i):
     return sig, codegen
 
 
+@intrinsic
+def _opaque(typingctx, x):
+    """``x``, through an empty inline-assembly statement the optimiser cannot see into."""
+    sig = types.float64(types.float64)
+
+    def codegen(context, builder, signature, args):
+        if platform.machine().lower() not in ("x86_64", "amd64"):
+            return args[0]
+        fnty = ir.FunctionType(ir.DoubleType(), [ir.DoubleType()])
+        return builder.asm(fnty, "", "=x,0", [args[0]], False)
+
+    return sig, codegen
+
+
 if config.DISABLE_JIT:  # pragma: no cover - the intrinsics exist only in compiled code
     exp = math.exp
+
+    def opaque(x):
+        return x
 
     def fma(a, b, c):
         """``a * b + c`` rounded once (exact rational arithmetic, then one rounding)."""
@@ -105,6 +123,12 @@ if config.DISABLE_JIT:  # pragma: no cover - the intrinsics exist only in compil
             return a * b + c
         return float(Fraction(a) * Fraction(b) + Fraction(c))
 else:
+
+    @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+    def opaque(x):
+        """``x``, hidden from the optimiser: keeps a rarely taken branch a branch (LLVM would
+        turn ``c ? a/x : b/x`` into ``(c ? a : b)/x``, a division that waits for ``c``)."""
+        return _opaque(x)
 
     @njit(cache=True, nogil=True, inline="always", error_model="numpy")
     def fma(a, b, c):
