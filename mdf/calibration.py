@@ -399,7 +399,7 @@ def _calibrate_preset(name, pixel, model, sampler, checkpoint, **kwargs):
     """A preset's whole procedure (:mod:`mdf.presets`); it is not checkpointed."""
     from .presets import get_preset
 
-    if sampler not in ("am", name):
+    if sampler not in ("demcz", name):
         raise ValueError(f"preset {name!r} chooses its own sampler; got sampler={sampler!r}")
     if checkpoint is not None:
         raise ValueError(f"preset {name!r} runs are not checkpointed; drop checkpoint=")
