@@ -24,6 +24,7 @@ from fractions import Fraction
 
 from numba import njit
 
+from . import _libm
 from ._d4_soil import S_C2_1, S_C2_2, S_C3_1, S_C3_2, VSMALL, conductivity
 from ._libm import exp
 
@@ -169,12 +170,12 @@ def longwave(lai, transmitted, canopy_transmitted, lw_sky, lw_soil, lw_canopy, s
     delta = (-2.717467e+00 * lai) + (-3.500964e-02 * (soil_sw * 1e6 * SECONDS_PER_DAY_1)) \
         + 3.455772e+00
     soil_lw = soil_lw + delta
-    soil_t = (((lw_soil - delta) / EMISS_BOLTZ) ** 0.25) - FREEZE
+    soil_t = _libm.pow((lw_soil - delta) / EMISS_BOLTZ, 0.25) - FREEZE
     delta = (2.455582e+00 * lai) + (1.480105e-02 * (canopy_sw * 1e6 * SECONDS_PER_DAY_1)) \
         + 3.753067e-03
     canopy_lw = canopy_lw + delta
-    leaf_t = (((((canopy_loss + canopy_loss) - delta) / (release * 2.0)) / EMISS_BOLTZ)
-              ** 0.25) - FREEZE
+    leaf_t = _libm.pow((((canopy_loss + canopy_loss) - delta) / (release * 2.0)) / EMISS_BOLTZ,
+                       0.25) - FREEZE
     return canopy_lw, soil_lw, soil_t, leaf_t
 
 
@@ -224,7 +225,7 @@ def wet_canopy(lai, transmitted, rain, storage, g_a, wind_scaling, canopy_rad, s
 @njit(cache=True, nogil=True, error_model="numpy")
 def _plant_soil_flow(root_length, root_mass, demand, reach, resistance, k_soil):
     """Soil-root-plant resistance of one layer and its steady water flux [mmol m-2 s-1]."""
-    soil_r1 = (math.log(ROOT_RADIUS_1 * (root_length * PI_F) ** (-0.5))
+    soil_r1 = (math.log(ROOT_RADIUS_1 * _libm.pow(root_length * PI_F, -0.5))
                / (TWO_PI * root_length * reach * (k_soil * HEAD_1))) * 1e-9 * 18.0
     soil_r2 = 25.0 / (root_mass * reach)
     r_tot = resistance + soil_r1 + soil_r2

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 
 from ..model import ModelError
+from . import _libm
 from ._libm import exp, fma, opaque
 
 TOP_SOIL_DEPTH = 0.30  # thickness of layer 1 [m]
@@ -223,7 +224,7 @@ def conductivity(cond1, cond2, cond3, waterfrac):
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def water_potential(pot_a, pot_b, waterfrac):
     """Soil water potential [MPa], floored at -20 MPa (NaN also becomes -20)."""
-    swp = -0.001 * pot_a * waterfrac**pot_b
+    swp = -0.001 * pot_a * _libm.pow(waterfrac, pot_b)
     if swp < -20.0 or swp != swp:
         swp = -20.0
     return swp

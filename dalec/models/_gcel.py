@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from ..model import ModelError, Parameter
+from . import _libm
 
 #: The Fortran's truncated pi (``pi = 3.1415927d0`` in both model sources).
 PI_F = 3.1415927
@@ -169,7 +170,8 @@ def _ospolynomial(lifespan, width):
     c = _MXC
     # x**k.0 as the Fortran writes it: pow() calls, not repeated products
     return (
-        c[0] * x**6.0 + c[1] * x**5.0 + c[2] * x**4.0 + c[3] * x**3.0
+        c[0] * _libm.pow(x, 6.0) + c[1] * _libm.pow(x, 5.0) + c[2] * _libm.pow(x, 4.0)
+        + c[3] * _libm.pow(x, 3.0)
         + c[4] * (x * x) + c[5] * x + c[6]
     ) * width
 
@@ -208,8 +210,8 @@ def _phenology_table(pars, ph, doys, dts, table):
         doy = doys[u]
         dt = dts[u]
         if dt != dt_prev:
-            wood = 1.0 - (1.0 - pars[5]) ** dt
-            root = 1.0 - (1.0 - pars[6]) ** dt
+            wood = 1.0 - _libm.pow(1.0 - pars[5], dt)
+            root = 1.0 - _libm.pow(1.0 - pars[6], dt)
             dt_prev = dt
         x = math.sin((doy - pars[14] + ph[2]) / sf) * sf / ph[1]
         leaf_fall = ph[7] * ph[0] * math.exp(-(x * x))
@@ -217,8 +219,8 @@ def _phenology_table(pars, ph, doys, dts, table):
         lab_release = ph[7] * ph[3] * math.exp(-(x * x))
         table[T_LEAF_FALL, u] = leaf_fall
         table[T_LAB_RELEASE, u] = lab_release
-        table[T_LAB, u] = 1.0 - (1.0 - lab_release) ** dt
-        table[T_FOL, u] = 1.0 - (1.0 - leaf_fall) ** dt
+        table[T_LAB, u] = 1.0 - _libm.pow(1.0 - lab_release, dt)
+        table[T_FOL, u] = 1.0 - _libm.pow(1.0 - leaf_fall, dt)
         table[T_WOOD, u] = wood
         table[T_ROOT, u] = root
 
@@ -235,9 +237,9 @@ def _decomposition_fractions(pars, tsum, dt, fluxes):
     for n in range(tsum.size):
         temprate = math.exp(pars[9] * 0.5 * tsum[n])
         fluxes[1, n] = temprate
-        fluxes[12, n] = 1.0 - (1.0 - temprate * pars[7]) ** dt[n]
-        fluxes[13, n] = 1.0 - (1.0 - temprate * pars[8]) ** dt[n]
-        fluxes[14, n] = 1.0 - (1.0 - pars[0] * temprate) ** dt[n]
+        fluxes[12, n] = 1.0 - _libm.pow(1.0 - temprate * pars[7], dt[n])
+        fluxes[13, n] = 1.0 - _libm.pow(1.0 - temprate * pars[8], dt[n])
+        fluxes[14, n] = 1.0 - _libm.pow(1.0 - pars[0] * temprate, dt[n])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

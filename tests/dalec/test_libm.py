@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from numba import njit
 
-from dalec.models._libm import SBITS, TAIL, exp
+from dalec.models._libm import INVC, LOGC, LOGCTAIL, SBITS, TAIL, exp
+from dalec.models._libm import pow as pow_
 
 
 def _glibc_fma() -> bool:
@@ -64,3 +65,47 @@ def test_exp_matches_the_library():
 @pytest.mark.parametrize("x", [-30.0, -1.5, 0.3, 100.0])
 def test_exp_is_exp(x):
     assert exp(x) == pytest.approx(math.exp(x), rel=2.3e-16)
+
+
+@njit
+def _compare_pow(xs, ys, out):
+    for i in range(xs.shape[0]):
+        a = pow_(xs[i], ys[i])
+        b = xs[i] ** ys[i]
+        if a == b or (a != a and b != b):
+            out[i] = 0.0
+        else:
+            out[i] = abs(a - b) / abs(b) if b != 0.0 and math.isfinite(b) else 1.0
+
+
+def test_pow_table_is_glibcs():
+    # __pow_log_data.tab[0]: invc 0x1.6a00000000000p+0, logc -0x1.62c82f2b9c800p-2
+    assert INVC[0] == float.fromhex("0x1.6ap+0")
+    assert LOGC[0] == float.fromhex("-0x1.62c82f2b9c800p-2")
+    assert INVC[74] == 1.0 and LOGC[74] == 0.0 and LOGCTAIL[74] == 0.0
+
+
+def test_pow_matches_the_library():
+    rng = np.random.default_rng(11)
+    n = 200_000
+    xs = np.concatenate([
+        rng.uniform(0.01, 0.9, n),  # soil water potential: θ^b
+        rng.uniform(1e2, 1e4, n),  # long-wave temperatures: x^0.25
+        1.0 - np.exp(rng.uniform(-20.0, 0.0, n)),  # turnover fractions: (1 - k)^Δt
+        np.exp(rng.uniform(-700.0, 700.0, n)),
+        np.exp(rng.uniform(1.0, 5.0, n)),
+        [-2.0, -0.5, 0.0, -0.0, np.inf, np.nan, 1.0, 2.0**-1060, 3.0],
+    ])
+    ys = np.concatenate([
+        rng.uniform(-12.0, -3.0, n),
+        np.full(n, 0.25),
+        rng.choice([28.0, 29.0, 30.0, 31.0, 30.4375], n),
+        rng.uniform(-3.0, 3.0, n),
+        rng.uniform(100.0, 800.0, n),  # near overflow: the library's path
+        [2.0, 3.0, 0.5, -1.0, 0.0, np.inf, 1e300, -0.5, 1e-30],
+    ])
+    rel = np.empty_like(xs)
+    _compare_pow(xs, ys, rel)
+    assert rel.max() <= 2.3e-16
+    if _glibc_fma():
+        assert rel.max() == 0.0, (xs[np.argmax(rel)], ys[np.argmax(rel)])
