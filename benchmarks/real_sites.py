@@ -7,8 +7,10 @@ R-hat <= 1.05 and bulk ESS >= 400), and prints one row per site: the iterations 
 took (start search and CMA-ES warm start excluded, which are a few per cent), wall and process
 CPU seconds, max R-hat, min bulk ESS. Then it scores the withheld months
 (``fluxval/validation/validation_<site>.csv``) for NEE and GPP: Nash-Sutcliffe efficiency,
-Pearson r, RMSE, bias [g C m-2 d-1] and the coverage of the ensemble's 5-95 % band, beside the
-training-period climatology of the same calendar months.
+Pearson r, RMSE, bias [g C m-2 d-1], the coverage of the 5-95 % posterior predictive band
+(ensemble plus observation noise at the stated uncertainty) and of the ensemble's own band,
+beside the training-period climatology of the same calendar months. ``--rescore`` scores
+result files already written instead of calibrating.
 
 Usage::
 
@@ -56,6 +58,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--out", default="out/real_sites")
+    ap.add_argument("--rescore", action="store_true",
+                    help="score <out>/<site>_<model>.nc files already written")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -66,6 +70,14 @@ def main(argv=None) -> int:
             print(f"site {n}: {cbf} not found (needs ../shared/data/fluxval)", file=sys.stderr)
             continue
         pixel = drivers.read(cbf)
+        if args.rescore:
+            from mdf.validate_run import _load
+
+            if val.exists():
+                scored = score_withheld(_load(out / f"{n}_{args.model}.nc"), read_validation(val))
+                scores += [(n, name, v, sc["model"], sc["baseline"] or {})
+                           for v, sc in scored.items() if v in ("nee", "gpp")]
+            continue
         t0, c0 = time.perf_counter(), time.process_time()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # streams the model cannot simulate; convergence
@@ -93,12 +105,14 @@ def main(argv=None) -> int:
         print(f"{n:>4} {name:<7} {lc:<4} {burn + sampled:>10} {wall:>7.0f} {core:>7.0f} "
               f"{rh:>8.3f} {ess:>7.0f} {'yes' if conv else 'no'}")
     print()
-    print("withheld months: model (posterior median; 90% band coverage) | climatology baseline")
+    print("withheld months: model (posterior median; coverage of the 90% predictive band and "
+          "of the ensemble's own band) | climatology baseline")
     print(f"{'site':>4} {'name':<7} {'var':<4} {'n':>3} {'NSE':>6} {'r':>6} {'RMSE':>6} "
-          f"{'bias':>6} {'cov90':>6} | {'NSE':>6} {'r':>6} {'RMSE':>6} {'bias':>6}")
+          f"{'bias':>6} {'cov90':>6} {'ens90':>6} | {'NSE':>6} {'r':>6} {'RMSE':>6} {'bias':>6}")
     for n, name, var, m, b in scores:
         print(f"{n:>4} {name:<7} {var:<4} {m['n']:>3} {m['nse']:>6.2f} {m['r']:>6.2f} "
-              f"{m['rmse']:>6.2f} {m['bias']:>6.2f} {m['coverage90']:>6.2f} | "
+              f"{m['rmse']:>6.2f} {m['bias']:>6.2f} {m['coverage90']:>6.2f} "
+              f"{m['coverage90_model']:>6.2f} | "
               f"{b.get('nse', float('nan')):>6.2f} {b.get('r', float('nan')):>6.2f} "
               f"{b.get('rmse', float('nan')):>6.2f} {b.get('bias', float('nan')):>6.2f}")
     return 0

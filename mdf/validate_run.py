@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 METRICS = ("nse", "r", "rmse", "bias")
 COLUMNS = ("pixel_id", "site", "land_cover", "variable", "n",
-           *(f"model_{m}" for m in (*METRICS, "coverage90")), *(f"baseline_{m}" for m in METRICS))
+           *(f"model_{m}" for m in (*METRICS, "coverage90", "coverage90_model")),
+           *(f"baseline_{m}" for m in METRICS))
 
 
 def _load(path: Path):
@@ -87,7 +88,8 @@ def score_run(run_dir, withheld) -> list[dict]:
             rows.append({
                 "pixel_id": spec.pixel_id, "site": spec.site or spec.pixel_id,
                 "land_cover": spec.land_cover or "-", "variable": var, "n": s["model"]["n"],
-                **{f"model_{m}": s["model"][m] for m in (*METRICS, "coverage90")},
+                **{f"model_{m}": s["model"][m] for m in (*METRICS, "coverage90",
+                                                         "coverage90_model")},
                 **{f"baseline_{m}": base.get(m, np.nan) for m in METRICS},
             })
     log.info("scored %d sites; %d pixels have no validation table, %d with one are not done",

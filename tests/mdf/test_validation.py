@@ -54,3 +54,24 @@ def test_score_withheld_months_of_a_calibration():
         m = scores[var]["model"]
         assert m["n"] > 50 and 0 <= m["coverage90"] <= 1 and np.isfinite(m["rmse"])
         assert np.isfinite(scores[var]["baseline"]["nse"])
+
+
+def test_predictive_coverage_adds_the_stated_observation_noise():
+    """Members all at the truth, withheld observations = truth + N(0, σ) with σ the stream's
+    stated uncertainty: the ensemble alone covers nothing, the predictive band about 90 %."""
+    from types import SimpleNamespace
+
+    import xarray as xr
+
+    pixel = drivers.read(drivers.data_path("flux_site_76.cbf"))
+    n = pixel.sizes["time"]
+    pixel["nbe_obs_unc"] = ("time", np.full(n, 0.7))  # gaussian NBE, σ = 0.7
+    truth = np.sin(np.arange(n) / 5.0)
+    ens = xr.Dataset({"nee": (("chain", "draw", "time"), np.broadcast_to(truth, (2, 200, n)))})
+    gen = np.random.default_rng(11)
+    steps = np.arange(n)
+    obs = truth + gen.standard_normal(n) * 0.7
+    validation = xr.Dataset({"nee": ("month", obs), "step": ("month", steps)})
+    scores = score_withheld(SimpleNamespace(ensemble=ens, pixel=pixel), validation)["nee"]
+    assert scores["model"]["coverage90_model"] < 0.05
+    assert 0.84 <= scores["model"]["coverage90"] <= 0.96
