@@ -68,7 +68,7 @@ import numpy as np
 from numba import njit
 
 from .hooks import EdcHooks, register_hooks
-from .jpl import _div, _log
+from .jpl import _div, _excess, _log
 
 #: flags per run: DALEC.4's flux checks reach 62 + 49
 N_FLAGS = 111
@@ -413,6 +413,72 @@ def _outside5(a, b):
     return a > b * 5.0 or a * 5.0 < b
 
 
+# ------------------------------------------------------------------- graded violation
+# Not in CARDAMOM (see mdf.edc.jpl): how far a DALEC.4 run is from passing, in log units, so
+# that the start search (mdf.start) has a slope across the plateaus of the -5-per-failure
+# score. The last EDCs to pass in FI-Hyy searches are 20-26 (year 1 against years 3..end).
+# It never decides what passes: the verdicts above do.
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def edc_violation_d4(pars, pools, fluxes, data):
+    """Graded distance [log units] of a DALEC.4 run from passing its EDCs (0 if it does, up
+    to the ``<`` / ``<=`` boundaries): parameter EDCs 1-8 as log ratios, EDCs 9, 10 and 35 as
+    log ratios to their limits, 13-26 as the excess of ``|ln(F_in/F_out)|`` (or of its change)
+    over the tolerance, each capped at 10; non-finite pools add 1 + 10 x their share."""
+    cf = 28
+    f_auto = pars[1]
+    f_fol = (1.0 - f_auto) * pars[2]
+    f_lab = (1.0 - f_auto - f_fol) * pars[12]
+    f_roo = (1.0 - f_auto - f_fol - f_lab) * pars[3]
+    v = _excess(pars[8], pars[7]) + _excess(pars[8], pars[0])
+    v += _excess(pars[5] * pars[4] * 365.25, 1.0)
+    v += _excess(pars[8] * math.exp(pars[9] * data[D_MEANTEMP]), pars[6])
+    v += _excess(f_fol + f_lab, 5.0 * f_roo) + _excess(f_roo, 5.0 * (f_fol + f_lab))
+    v += _excess(pars[cf + 1], pars[cf]) + _excess(pars[cf + 2], pars[cf + 1])
+    v += _excess(pars[cf + 1], pars[cf + 3])
+    n_steps = fluxes.shape[1]
+    dt = data[D_DT:]
+    m_fol = _pool_mean(pools, 1)
+    m_roo = _pool_mean(pools, 2)
+    v += _excess(m_fol, 5.0 * m_roo) + _excess(m_roo, 5.0 * m_fol)
+    lai_max = -math.inf
+    gpp_max = -math.inf
+    for n in range(n_steps):
+        lai_max = max(lai_max, pools[1, n] / pars[16])
+        gpp_max = max(gpp_max, fluxes[0, n])
+    v += _excess(lai_max, 10.0) + _excess(0.001, gpp_max)
+    spy, start = _windows(data, n_steps)
+    ft = np.empty(fluxes.shape[0])
+    ft1 = np.empty(fluxes.shape[0])
+    _window_totals(fluxes, dt, start, n_steps, ft)
+    _window_totals(fluxes, dt, 0, spy, ft1)
+    t1 = _layer1_transpiration(fluxes, dt, start, n_steps)
+    t1_yr1 = _layer1_transpiration(fluxes, dt, 0, spy)
+    for i in range(7):
+        f_in, f_out = _budget_d4(ft, i, t1)
+        if i == 5:
+            f_out += data[D_SOM_CONST]
+        i1, o1 = _budget_d4(ft1, i, t1_yr1)
+        whole = _abslog_ratio(f_in, f_out)
+        if whole > _LOG2:  # NaN compares false and passes, as in the verdict
+            v += min(whole - _LOG2, 10.0)
+        change = abs(_abslog_ratio(i1, o1) - whole)
+        etol = _H2O_ETOL if i == 6 else _C_ETOL
+        if change > etol:
+            v += min(change - etol, 10.0)
+    for i in range(pools.shape[0]):
+        n_bad = 0
+        for c in range(n_steps):
+            if _bad(pools[i, c]):
+                n_bad += 1
+        if n_bad:
+            v += 1.0 + 10.0 * n_bad / n_steps
+    if not math.isfinite(v):
+        return 0.0  # no usable distance: the search sees CARDAMOM's flat score
+    return v
+
+
 def edc_data(model, pixel, forcing=None, site=None, eqf=None, *,
              som_outflow_constant: float = 0.0) -> np.ndarray:
     """What the Edinburgh EDCs need of a pixel, as one float64 array.
@@ -458,7 +524,8 @@ def edc_passfail(model, pars, pools, fluxes, data) -> np.ndarray:
 
 HOOKS = {
     "C1": EdcHooks(edc_pre_c1, edc_post_c1, edc_data, EDC_NAMES_C1, N_FLAGS),
-    "DALEC.4": EdcHooks(edc_pre_d4, edc_post_d4, edc_data, EDC_NAMES_D4, N_FLAGS),
+    "DALEC.4": EdcHooks(edc_pre_d4, edc_post_d4, edc_data, EDC_NAMES_D4, N_FLAGS,
+                        edc_violation_d4),
 }
 for _name, _hooks in HOOKS.items():
     register_hooks(_name, _hooks)
@@ -468,6 +535,7 @@ __all__ = [
     "EDC_NAMES_D4",
     "N_FLAGS",
     "edc_data",
+    "edc_violation_d4",
     "edc_passfail",
     "edc_post_c1",
     "edc_post_d4",

@@ -165,3 +165,33 @@ def test_edc1_conditions():
         flags = np.ones(gcel.N_FLAGS, dtype=np.int64)
         assert not gcel.edc_pre_d4(p, data, flags, True)
         assert edc in set(np.flatnonzero(flags == 0) + 1), edc
+
+
+def test_dalec4_violation_is_zero_exactly_where_every_edc_passes():
+    """The graded distance that guides the start search: 0 for passing runs, > 0 for runs
+    that fail any EDC (prior draws on the bundled FI-Hyy drivers), never a verdict."""
+    import drivers
+    from mdf.posterior import Problem
+
+    problem = Problem(drivers.read(drivers.data_path("fi-hyy")), "DALEC.4")
+    assert problem.hooks.violation is gcel.edc_violation_d4
+    model = problem.model
+    pools = np.empty((len(model.pools), problem.n_steps + 1))
+    fluxes = np.zeros((len(model.fluxes), problem.n_steps))
+    rs = np.random.default_rng(0)
+    draws = problem.space.from_normalised(rs.uniform(size=(120, problem.space.ndim)))
+    n_pass = 0
+    for p in draws:
+        model.kernel(problem.forcing, problem.site, p, pools, fluxes)
+        flags = gcel.edc_passfail(model, p, pools, fluxes, problem.edc_data)
+        v = gcel.edc_violation_d4(p, pools, fluxes, problem.edc_data)
+        assert v >= 0.0 and np.isfinite(v)
+        assert (v == 0.0) == bool(flags.all()), np.flatnonzero(flags == 0) + 1
+        n_pass += bool(flags.all())
+    assert n_pass < len(draws)
+    x0, lp0, _ = mdf.start.find_start(problem, mdf.rng.chain_states(1, 1))
+    pars = problem.space.from_normalised(x0)[0]
+    model.kernel(problem.forcing, problem.site, pars, pools, fluxes)
+    assert gcel.edc_passfail(model, pars, pools, fluxes, problem.edc_data).all()
+    assert gcel.edc_violation_d4(pars, pools, fluxes, problem.edc_data) == 0.0
+    assert np.isfinite(lp0[0])
