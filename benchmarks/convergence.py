@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 import drivers
+from mdf.calibration import _window_length as window_length
 from mdf.diagnostics import summarise
 from mdf.optimise import climb
 from mdf.posterior import Problem
@@ -177,16 +178,6 @@ def _start(problem, strategy: Strategy, seed: int, threads: int):
         _STARTS[key] = (x0, lp0, rng, covs, evals, cost)
     x0, lp0, rng, covs, evals, cost = _STARTS[key]
     return x0.copy(), lp0.copy(), rng.copy(), covs, evals.copy(), cost
-
-
-def window_length(done: int, block: int) -> int:
-    """Burn-in window lengths 2000, 4000, 8000, ... capped at ``block`` (as mdf.calibrate)."""
-    length = 2_000
-    total = 0
-    while total + length <= done:
-        total += length
-        length = min(2 * length, block)
-    return length
 
 
 def _diagnose(problem, x, lp, keep):

@@ -7,10 +7,10 @@ block and finishes with exactly the chains an uninterrupted run with the same se
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
-import hashlib
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np

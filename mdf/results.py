@@ -16,8 +16,6 @@ import xarray as xr
 
 from dalec.variables import attrs as var_attrs
 
-from .diagnostics import summarise
-
 QUANTILES = (0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975)
 
 
@@ -124,11 +122,11 @@ class CalibrationResult:
     def from_run(cls, run, n_draws: int = 500, threads: int = 1) -> CalibrationResult:
         problem = run.problem
         space = problem.space
+        from .calibration import target_diagnostics
+
         first = getattr(run, "first_kept", 0)  # until_converged: earlier draws were burn-in
         pars = space.from_normalised(run.draws[:, first:])
-        wrapped = space.wrap_circular(pars)
-        diag = summarise(np.concatenate([wrapped, run.lp[:, first:, None]], axis=2),
-                         problem.model.parameter_names + ["log_posterior"])
+        diag = target_diagnostics(run, first)
         ensemble = posterior_ensemble(problem, pars, n_draws, threads)
         return cls(
             model=problem.model, pixel=problem.pixel, settings=run.settings, parameters=pars,

@@ -178,10 +178,16 @@ def _mean_sampled(pools, pool, dint):
 
 
 @njit(cache=True, nogil=True)
+def _steady_ratios(f_in, f_out, p_sampled, p_start):
+    """``R_m = ΣF_in / ΣF_out`` and ``R_s = R_m P̄_s / P_0`` with C's division semantics."""
+    rm = _div(f_in, f_out)
+    return rm, _div(rm * p_sampled, p_start)
+
+
+@njit(cache=True, nogil=True)
 def _off_steady_state(f_in, f_out, p_sampled, p_start, log_eqf):
     """True if a pool fails the steady-state EDC (NaN ratios pass, as in C)."""
-    rm = _div(f_in, f_out)
-    rs = _div(rm * p_sampled, p_start)
+    rm, rs = _steady_ratios(f_in, f_out, p_sampled, p_start)
     return abs(_log(rs)) > log_eqf or abs(rs - rm) > ETOL
 
 
@@ -228,6 +234,19 @@ def _carbon_budget(tot, pool):
         return tot[9] + tot[11] + tot[23] + tot[24] + tot[25], tot[12] + tot[14] + tot[21] + tot[27]
     # SOM: wood turnover, litter->SOM, wood and litter fire kill in
     return tot[10] + tot[14] + tot[26] + tot[27], tot[13] + tot[22]
+
+
+@njit(cache=True, nogil=True)
+def _budget_811(tot, precip, n_steps, pool):
+    """Run totals (in, out) of pool 0-6 of 809/811: the carbon pools as
+    :func:`_carbon_budget`, the water pool with the precipitation series in and ET + runoff
+    out (the first ``n_steps`` values of the series)."""
+    if pool < 6:
+        return _carbon_budget(tot, pool)
+    f_in = 0.0
+    for n in range(n_steps):
+        f_in += precip[n]
+    return f_in, tot[28] + tot[29]
 
 
 @njit(cache=True, nogil=True)
@@ -435,13 +454,7 @@ def edc_post_811(pars, pools, fluxes, time0, time_last, eqf, meanprec, precip, f
     log_eqf = math.log(eqf)
     tot = _flux_totals(fluxes)
     for i in range(7):
-        if i < 6:
-            f_in, f_out = _carbon_budget(tot, i)
-        else:
-            f_in = 0.0
-            for n in range(n_steps):
-                f_in += precip[n]
-            f_out = tot[28] + tot[29]
+        f_in, f_out = _budget_811(tot, precip, n_steps, i)
         if _off_steady_state(f_in, f_out, _mean_sampled(pools, i, dint), pools[i, 0], log_eqf):
             flags[6 + i] = 0
             ok = False
@@ -490,8 +503,7 @@ def _pre_violation(pars, meantemp):
 
 @njit(cache=True, nogil=True)
 def _steady_violation(f_in, f_out, p_sampled, p_start, log_eqf):
-    rm = _div(f_in, f_out)
-    rs = _div(rm * p_sampled, p_start)
+    rm, rs = _steady_ratios(f_in, f_out, p_sampled, p_start)
     v = 0.0
     lr = abs(_log(rs))
     if lr > log_eqf:  # NaN compares false and passes, as in the verdict
@@ -546,15 +558,9 @@ def edc_violation_811(pars, pools, fluxes, meantemp, time0, time_last, eqf, prec
     log_eqf = math.log(eqf)
     tot = _flux_totals(fluxes)
     for i in range(7):
-        if i < 6:
-            f_in, f_out = _carbon_budget(tot, i)
-        else:
-            f_in = 0.0
-            for n in range(n_steps):
-                f_in += precip[n]
-            f_out = tot[28] + tot[29]
+        f_in, f_out = _budget_811(tot, precip, n_steps, i)
         v += _steady_violation(f_in, f_out, _mean_sampled(pools, i, dint), pools[i, 0], log_eqf)
-    v += _excess(pars[25], means[6]) if means[6] > 0.0 else (10.0 if pars[25] > means[6] else 0.0)
+    v += _excess(pars[25], means[6])
     return v + _tail_violation(pools, means, _PARMAX_811)
 
 
