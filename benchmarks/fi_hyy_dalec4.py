@@ -51,6 +51,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--out", default="out/fi_hyy_dalec4")
+    ap.add_argument("--checkpoint", default=None,
+                    help="checkpoint file: an interrupted run resumes from it")
     args = ap.parse_args(argv)
     pixel = tutorial_pixel()
     t0, c0 = time.perf_counter(), time.process_time()
@@ -59,11 +61,11 @@ def main(argv=None) -> int:
         if args.preset:
             result = mdf.calibrate(pixel, "DALEC.4", preset="edinburgh", chains=4,
                                    iterations=args.iterations, seed=args.seed,
-                                   threads=args.threads)
+                                   threads=args.threads, checkpoint=args.checkpoint)
         else:
             result = mdf.calibrate(pixel, "DALEC.4", scaling="sqrt_n", seed=args.seed,
                                    threads=args.threads, iterations=args.iterations,
-                                   until_converged=True)
+                                   until_converged=True, checkpoint=args.checkpoint)
     wall, core = time.perf_counter() - t0, time.process_time() - c0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,8 @@
 """Edinburgh models (DALEC.C1, DALEC.4) against the GCEL CARDAMOM Fortran: forward runs,
 log-posterior evaluations and DALEC.4's EDC-consistent start search.
 
-Run: ``python benchmarks/gcel.py [--repeat 7] [--seeds 0 1 2] [--skip-search]``. Prints
+Run: ``python benchmarks/gcel.py [--repeat 7] [--seeds 0 1 ... 11] [--skip-search |
+--search-only]``. Prints
 
 1. µs per forward run, the kernel called from compiled code and cycling through the parameter
    vectors of the Fortran timing harness (DALEC.C1: BR-Sa1, 204 months, the example pack's
@@ -184,13 +185,15 @@ def search_section(seeds, chains=4):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="*", default=list(range(12)))
     parser.add_argument("--skip-search", action="store_true")
+    parser.add_argument("--search-only", action="store_true")
     args = parser.parse_args(argv)
     print(f"numba {numba.__version__}, {os.cpu_count()} cores, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    forward_section(args.repeat)
-    posterior_section(args.repeat)
+    if not args.search_only:
+        forward_section(args.repeat)
+        posterior_section(args.repeat)
     if not args.skip_search:
         search_section(args.seeds)
 

@@ -34,7 +34,8 @@ from .terms import no_data, no_terms, terms_for
 
 
 @cache
-def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation):
+def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation,
+              weight=1.0):
     """The compiled log-posterior, EDC score and guided EDC score for one (model kernel, EDC
     hooks, family terms) combination.
 
@@ -101,8 +102,8 @@ def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation)
 
     @njit(nogil=True)
     def edc_guided(x, ctx, scratch):
-        """:func:`edc_score` minus the hooks' graded distance from passing while an EDC
-        fails, so a search has a slope between failure counts; 0 exactly where
+        """:func:`edc_score` minus ``weight`` times the hooks' graded distance from passing
+        while an EDC fails, so a search has a slope between failure counts; 0 exactly where
         :func:`edc_score` is 0."""
         score = edc_score(x, ctx, scratch)
         if ctx[6] and score < 0.0:
@@ -111,7 +112,7 @@ def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation)
             for k in range(flags.shape[0]):
                 n_fail += 1 - flags[k]
             if n_fail > 0 and math.isfinite(score):
-                score -= violation(pars, pools, fluxes, ctx[5])
+                score -= weight * violation(pars, pools, fluxes, ctx[5])
         return score
 
     return log_posterior, edc_score, edc_guided
@@ -175,7 +176,8 @@ class Problem:
         pre, post = (self.hooks.pre, self.hooks.post) if self.hooks else (_no_edc_pre, _no_edc_post)
         self._log_posterior, self._edc_score, self._edc_guided = _compiled(
             self.model.kernel, pre, post, family.evaluate if family else no_terms,
-            self.hooks.violation if self.hooks else no_violation)
+            self.hooks.violation if self.hooks else no_violation,
+            self.hooks.search_weight if self.hooks else 1.0)
         self.ctx = (
             self.space.lo, self.space.span, self.space.islog, self.forcing, self.site,
             self.edc_data, self.use_edc, self.likelihood.arrays(), self.extra_data,

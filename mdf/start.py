@@ -29,7 +29,7 @@ class StartSearchError(RuntimeError):
 @cache
 def _search_for(edc_score, log_posterior, adaptive=True):
     @njit(nogil=True)
-    def search(x, rng, spare, max_iter, step, ctx, scratch, xp):
+    def search(x, rng, spare, max_iter, step, ctx, scratch, xp, patience):
         d = x.shape[0]
         for i in range(d):
             x[i] = uniform(rng)
@@ -37,9 +37,13 @@ def _search_for(edc_score, log_posterior, adaptive=True):
         it = 0
         log_step = math.log(step)
         accepted = 0
+        best = s0
+        last_gain = 0
         while it < max_iter:
             if s0 == 0.0:
                 break
+            if patience > 0 and it - last_gain >= patience:
+                break  # stalled: a new prior draw does better than waiting
             sd = math.exp(log_step)
             if adaptive and uniform(rng) < 0.5:
                 # one coordinate at a time: an EDC that hinges on one or two parameters
@@ -57,6 +61,9 @@ def _search_for(edc_score, log_posterior, adaptive=True):
                     x[i] = xp[i]
                 s0 = s
                 accepted += 1
+                if s0 > best + 0.01:
+                    best = s0
+                    last_gain = it
             it += 1
             if adaptive and it % 100 == 0:
                 # the step follows the acceptance rate towards 0.234 (in [1e-4, 0.3])
@@ -70,8 +77,9 @@ def _search_for(edc_score, log_posterior, adaptive=True):
     return search
 
 
-def find_start(problem, rng: np.ndarray, *, max_iter: int = 100_000, attempts: int = 10,
-               step: float = 0.02, threads: int = 1, guided: bool = True):
+def find_start(problem, rng: np.ndarray, *, max_iter: int = 100_000, attempts: int | None = None,
+               step: float = 0.02, threads: int = 1, guided: bool = True,
+               patience: int | None = None):
     """EDC-consistent start points, one per chain.
 
     Parameters
@@ -81,8 +89,9 @@ def find_start(problem, rng: np.ndarray, *, max_iter: int = 100_000, attempts: i
         Chain random states (advanced in place).
     max_iter : int
         Iterations of one search attempt before it restarts from a new prior draw.
-    attempts : int
-        Attempts per chain before giving up.
+    attempts : int, optional
+        Attempts per chain before giving up (default 10, or 50 where a patience ends attempts
+        early).
     step : float
         Random-walk standard deviation in the normalised space.
     threads : int
@@ -93,6 +102,10 @@ def find_start(problem, rng: np.ndarray, *, max_iter: int = 100_000, attempts: i
         one coordinate and the step adapted towards 23 % acceptance (default); or
         (``False``) CARDAMOM's score alone with a fixed isotropic step, as before. Either
         way the search ends only where every EDC passes and log P is finite.
+    patience : int, optional
+        Restart an attempt from a new prior draw once its best score has not improved (by
+        0.01) for this many iterations; 0 never. Default: the model's EDC hooks'
+        ``search_patience`` with ``guided``, else 0.
 
     Returns
     -------
@@ -110,6 +123,10 @@ def find_start(problem, rng: np.ndarray, *, max_iter: int = 100_000, attempts: i
         search = _search_for(problem._edc_guided, problem._log_posterior, True)
     else:
         search = _search_for(problem._edc_score, problem._log_posterior, False)
+    if patience is None:
+        patience = problem.hooks.search_patience if guided and problem.hooks else 0
+    if attempts is None:
+        attempts = 50 if patience else 10
     n_chains = rng.shape[0]
     d = problem.space.ndim
     x0 = np.empty((n_chains, d))
@@ -121,7 +138,8 @@ def find_start(problem, rng: np.ndarray, *, max_iter: int = 100_000, attempts: i
         scratch = problem.scratch()
         xp = np.empty(d)
         for _ in range(attempts):
-            lp, it = search(x0[c], rng[c], spare, max_iter, step, problem.ctx, scratch, xp)
+            lp, it = search(x0[c], rng[c], spare, max_iter, step, problem.ctx, scratch, xp,
+                            patience)
             used[c] += it
             if np.isfinite(lp):
                 lp0[c] = lp

@@ -36,7 +36,12 @@ class EdcHooks:
     """The pre-run and post-run EDC adapters of a model family, their data builder, the
     EDC numbers with their meaning, the length of the pass/fail vector they write and,
     optionally, a graded distance from passing, ``violation(pars, pools, fluxes, data)``
-    [>= 0], that guides the start search (:mod:`mdf.start`)."""
+    [>= 0], that guides the start search (:mod:`mdf.start`).
+
+    ``search_weight`` multiplies that distance in the search's objective (a log density: a
+    weight of 1 makes one log unit of violation cost a factor e in acceptance), and
+    ``search_patience`` restarts a search attempt from a new prior draw once its best score
+    has not improved for that many iterations (0: only after ``max_iter``)."""
 
     pre: Callable
     post: Callable
@@ -44,6 +49,8 @@ class EdcHooks:
     names: dict
     n_flags: int = 100
     violation: Callable = no_violation
+    search_weight: float = 1.0
+    search_patience: int = 0
 
 
 def _jpl_data(model, pixel, forcing, site, eqf) -> np.ndarray:

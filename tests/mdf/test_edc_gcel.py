@@ -195,3 +195,44 @@ def test_dalec4_violation_is_zero_exactly_where_every_edc_passes():
     assert gcel.edc_passfail(model, pars, pools, fluxes, problem.edc_data).all()
     assert gcel.edc_violation_d4(pars, pools, fluxes, problem.edc_data) == 0.0
     assert np.isfinite(lp0[0])
+
+
+def test_start_search_patience_restarts_a_stalled_attempt():
+    """An attempt whose best score stops improving ends after ``patience`` iterations (a new
+    prior draw follows); without patience it runs to ``max_iter``; a climbing score is not
+    cut short."""
+    from numba import njit
+
+    from mdf.start import _search_for
+
+    @njit
+    def flat(x, ctx, scratch):
+        return -5.0
+
+    @njit
+    def climbing(x, ctx, scratch):  # a slope without end: the best score keeps improving
+        return -1e6 + 100.0 * (x[0] + x[1])
+
+    rng = mdf.rng.chain_states(3, 1)[0]
+    x, xp, spare = np.empty(2), np.empty(2), np.zeros(1)
+    search = _search_for(flat, flat, True)
+    assert search(x, rng, spare, 5000, 0.02, 0, 0, xp, 300) == (-np.inf, 300)
+    assert search(x, rng, spare, 5000, 0.02, 0, 0, xp, 0) == (-np.inf, 5000)
+    search = _search_for(climbing, climbing, True)
+    _, used = search(x, rng, spare, 5000, 0.02, 0, 0, xp, 300)
+    assert used == 5000  # still gaining when max_iter ends it
+
+
+def test_dalec4_start_search_weights_and_patience():
+    """DALEC.4's hooks weight the graded distance and restart stalled attempts; every chain
+    of a seed that stalled on "max LAI <= 10" for over a minute before (seed 2) starts
+    EDC-consistent."""
+    import drivers
+    from mdf.posterior import Problem
+
+    problem = Problem(drivers.read(drivers.data_path("fi-hyy")), "DALEC.4")
+    assert problem.hooks.search_weight > 1.0 and problem.hooks.search_patience > 0
+    x0, lp0, used = mdf.start.find_start(problem, mdf.rng.chain_states(2, 2), threads=2)
+    assert np.isfinite(lp0).all()
+    for pars in problem.space.from_normalised(x0):
+        assert all(problem.edc_report(pars).values())
