@@ -6,6 +6,8 @@ GPP and ecosystem respiration are observed at the tower but left out. This scrip
 
 - ``--sampler demcz`` (default): :func:`mdf.calibrate` with the library's defaults (4 chains,
   run until R-hat <= 1.05 and bulk ESS >= 400) up to ``--iterations`` per chain;
+- ``--sampler am``: the same with the corrected adaptive Metropolis (also until converged, up
+  to ``--iterations``);
 - ``--preset``: the Edinburgh procedure (``preset="edinburgh"``, ``--iterations`` proposals per
   chain),
 
@@ -15,7 +17,7 @@ the ensemble) [g C m-2 d-1].
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/fi_hyy_dalec4.py [--iterations 600000] [--preset]
+    PYTHONPATH=. python benchmarks/fi_hyy_dalec4.py [--iterations 600000] [--preset | --sampler am]
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iterations", type=int, default=600_000)
     ap.add_argument("--preset", action="store_true", help="the Edinburgh procedure")
+    ap.add_argument("--sampler", default="demcz", choices=("demcz", "am"))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--out", default="out/fi_hyy_dalec4")
@@ -63,13 +66,14 @@ def main(argv=None) -> int:
                                    iterations=args.iterations, seed=args.seed,
                                    threads=args.threads, checkpoint=args.checkpoint)
         else:
-            result = mdf.calibrate(pixel, "DALEC.4", scaling="sqrt_n", seed=args.seed,
+            result = mdf.calibrate(pixel, "DALEC.4", sampler=args.sampler, scaling="sqrt_n",
+                                   seed=args.seed,
                                    threads=args.threads, iterations=args.iterations,
                                    until_converged=True, checkpoint=args.checkpoint)
     wall, core = time.perf_counter() - t0, time.process_time() - c0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    label = "edinburgh" if args.preset else "demcz"
+    label = "edinburgh" if args.preset else args.sampler
     result.to_netcdf(out / f"{label}.nc")
     s = result.summary()
     run = result._run

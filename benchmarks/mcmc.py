@@ -1,6 +1,9 @@
 """Sampler speed and time to convergence on a 192-month CARDAMOM-FluxVal site.
 
-Run: ``python benchmarks/mcmc.py [--site 76] [--budget 600]``. Prints, for DALEC 400 and 811:
+Run: ``python benchmarks/mcmc.py [--site 76] [--budget 600] [--models 400,811,C1,DALEC.4]``.
+Prints, for DALEC 400 and 811 (by default) on the FluxVal site, and for the Edinburgh models
+DALEC.C1 and DALEC.4 on cardamom.exe's own inputs (``c1_BR-Sa1.bin``, ``d4_FI-Hyy.bin`` from
+``../shared``; without it the bundled FI-Hyy CSVs):
 
 1. per sampler (demcz, am, cardamom, emcee): iterations (log-posterior evaluations) per second on one
    core, and the ratio of the time per iteration to a bare forward run and to one
@@ -10,7 +13,8 @@ Run: ``python benchmarks/mcmc.py [--site 76] [--budget 600]``. Prints, for DALEC
    until the sampling iterations that ``--budget`` core-seconds buy are spent.
 
 Reference figures (not measured here): CARDAMOM's C sampler does about 17 µs per iteration for
-a 72-step DALEC 400 run on this class of machine; FluxVal's published runs used 4 chains x 1e8
+a 72-step DALEC 400 run on this class of machine; the Edinburgh ``cardamom.exe`` about 26,500
+DALEC.C1 and 1,540 DALEC.4 proposals per second per core (``gcel/timings.txt``); FluxVal's published runs used 4 chains x 1e8
 iterations, 2-5 hours per chain per site.
 """
 
@@ -44,6 +48,21 @@ def site_path(site: int) -> Path:
     if site == 76:
         return drivers.data_path("flux_site_76.cbf")
     sys.exit(f"no {shared} (and only site 76 is bundled)")
+
+
+#: proposals per second per core of the Edinburgh cardamom.exe (gcel/timings.txt)
+CARDAMOM_RATE = {"C1": 26_500.0, "DALEC.4": 1_540.0}
+EDINBURGH_INPUT = {"C1": "c1_BR-Sa1.bin", "DALEC.4": "d4_FI-Hyy.bin"}
+
+
+def pixel_for(model: str, site: int):
+    """The FluxVal site for the JPL models; cardamom.exe's input for the Edinburgh ones."""
+    if model not in EDINBURGH_INPUT:
+        return drivers.read(site_path(site)), f"FluxVal site {site}"
+    path = SHARED / "data" / "cardamom-examples" / "edinburgh-bin" / EDINBURGH_INPUT[model]
+    if path.exists():
+        return drivers.read(path), path.name
+    return drivers.read(drivers.data_path("fi-hyy")), "FI-Hyy (bundled CSVs)"
 
 
 def per_evaluation_us(problem, x, n=5000):
@@ -117,16 +136,18 @@ def main(argv=None):
     ap.add_argument("--samplers", default="demcz,am,cardamom,emcee")
     ap.add_argument("--skip-convergence", action="store_true")
     args = ap.parse_args(argv)
-    pixel = drivers.read(site_path(args.site))
     threads = os.cpu_count() or 1
-    print(f"site {args.site} ({pixel.sizes['time']} steps), {threads} cores")
+    print(f"{threads} cores")
     for model in args.models.split(","):
+        pixel, label = pixel_for(model, args.site)
         problem = Problem(pixel, model)
         rng = chain_states(0, 1)
         x0, lp0, _ = find_start(problem, rng)
         fwd, lpe = per_evaluation_us(problem, x0[0])
-        print(f"\nDALEC {model}: forward run {fwd:.1f} us, log-posterior evaluation {lpe:.1f} us "
-              f"(ratio {lpe / fwd:.2f})")
+        print(f"\nDALEC {model} on {label} ({pixel.sizes['time']} steps): forward run "
+              f"{fwd:.1f} us, log-posterior evaluation {lpe:.1f} us (ratio {lpe / fwd:.2f})"
+              + (f"; cardamom.exe {CARDAMOM_RATE[model]:.0f} proposals/s"
+                 if model in CARDAMOM_RATE else ""))
         print(f"{'sampler':9s} {'us/iter':>8s} {'iter/s/core':>12s} {'/forward':>9s} "
               f"{'/logpost':>9s}")
         speed = {}
