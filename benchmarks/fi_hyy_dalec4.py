@@ -23,6 +23,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -51,6 +52,9 @@ def main(argv=None) -> int:
     ap.add_argument("--iterations", type=int, default=600_000)
     ap.add_argument("--preset", action="store_true", help="the Edinburgh procedure")
     ap.add_argument("--sampler", default="demcz", choices=("demcz", "am"))
+    ap.add_argument("--start", default="edinburgh", choices=("edinburgh", "mdf"),
+                    help="with --preset: the Edinburgh EDC search (slow, as cardamom.exe's) "
+                         "or this library's")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--out", default="out/fi_hyy_dalec4")
@@ -58,12 +62,14 @@ def main(argv=None) -> int:
                     help="checkpoint file: an interrupted run resumes from it")
     args = ap.parse_args(argv)
     pixel = tutorial_pixel()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     t0, c0 = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if args.preset:
             result = mdf.calibrate(pixel, "DALEC.4", preset="edinburgh", chains=4,
                                    iterations=args.iterations, seed=args.seed,
+                                   preset_options={"start": args.start},
                                    threads=args.threads, checkpoint=args.checkpoint)
         else:
             result = mdf.calibrate(pixel, "DALEC.4", sampler=args.sampler, scaling="sqrt_n",
@@ -73,7 +79,7 @@ def main(argv=None) -> int:
     wall, core = time.perf_counter() - t0, time.process_time() - c0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    label = "edinburgh" if args.preset else args.sampler
+    label = f"edinburgh-{args.start}-start" if args.preset else args.sampler
     result.to_netcdf(out / f"{label}.nc")
     s = result.summary()
     run = result._run
