@@ -1,6 +1,6 @@
 """FI-Hyy with DALEC.4, calibrated as in the Edinburgh tutorial, and scored on what it did not see.
 
-The Edinburgh FI-Hyy site (bundled CSVs, 2001-2016 monthly) assimilates LAI, NEE, ET, wood
+The Edinburgh FI-Hyy site (bundled CSVs, 1999-2014 monthly) assimilates LAI, NEE, ET, wood
 stocks and the initial soil-C prior with the Edinburgh cost function and 1/sqrt(n) scaling;
 GPP and ecosystem respiration are observed at the tower but left out. This script runs
 
@@ -87,6 +87,13 @@ def main(argv=None) -> int:
           f"{run.done_sample} iterations per chain; {wall:.0f} s wall, {core:.0f} s CPU; "
           f"max R-hat {s['max_rhat']:.3f}, min bulk ESS {s['min_ess_bulk']:.0f}, "
           f"converged {s['converged']}; P(NBE<0) {s['p_sink']:.2f}")
+    post = getattr(result, "postprocessing", None)
+    if post is not None:  # the Edinburgh verdict: PSRF of the unscaled log-likelihood < 1.2
+        pp = np.asarray(post["psrf"])
+        print(f"  Edinburgh test: PSRF of the log-likelihood {post['psrf_log_likelihood']:.3f}"
+              f" (all chains {post['psrf_log_likelihood_all']:.3f}), chains kept "
+              f"{list(post['kept_chains'])}; parameter PSRF median {np.median(pp):.2f}, max "
+              f"{np.max(pp):.2f}, {int(np.sum(pp > 1.2))} of {pp.size} above 1.2")
     for stream in ("gpp", "reco"):
         obs = pixel[f"{stream}_obs"].values
         members = result.ensemble[stream].values.reshape(-1, obs.size)
