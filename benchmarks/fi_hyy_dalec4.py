@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--out", default="out/fi_hyy_dalec4")
     ap.add_argument("--checkpoint", default=None,
-                    help="checkpoint file: an interrupted run resumes from it")
+                    help="checkpoint file: an interrupted run resumes from it (not with --preset)")
     args = ap.parse_args(argv)
     pixel = tutorial_pixel()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

@@ -116,7 +116,9 @@ def _evaluate(log_posterior, xs, ctx, scratch, n_rounds):
     return finite
 
 
-def _pixel_for(name):
+def edinburgh_pixel(name):
+    """cardamom.exe's own input for ``name`` (DALEC.C1 or DALEC.4) and its label; without
+    ``../shared``, the bundled FI-Hyy CSVs."""
     path = BIN / CARDAMOM_INPUT[name]
     if path.exists():
         return drivers.read(path), path.name
@@ -130,7 +132,7 @@ def posterior_section(repeat, seed=0, step=0.003, n_points=200):
           f" {'full runs':>9s} {'cardamom':>9s} {'med/card':>9s}")
     numba.set_num_threads(1)
     for name in ("C1", "DALEC.4"):
-        pixel, label = _pixel_for(name)
+        pixel, label = edinburgh_pixel(name)
         problem = Problem(pixel, name)
         x0, _, _ = find_start(problem, chain_states(seed, 1))
         rs = np.random.default_rng(seed)

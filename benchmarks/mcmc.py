@@ -5,8 +5,8 @@ Prints, for DALEC 400 and 811 (by default) on the FluxVal site, and for the Edin
 DALEC.C1 and DALEC.4 on cardamom.exe's own inputs (``c1_BR-Sa1.bin``, ``d4_FI-Hyy.bin`` from
 ``../shared``; without it the bundled FI-Hyy CSVs):
 
-1. per sampler (demcz, am, cardamom, emcee): iterations (log-posterior evaluations) per second on one
-   core, and the ratio of the time per iteration to a bare forward run and to one
+1. per sampler (demcz, am, cardamom, emcee): iterations (log-posterior evaluations) per second
+   on one core, and the ratio of the time per iteration to a bare forward run and to one
    log-posterior evaluation (priors + EDCs + model + likelihood) measured in the same run;
 2. per sampler: wall time and core-seconds of ``mdf.calibrate`` with 4 chains (emcee: 2d+2
    walkers) run until R-hat <= 1.05 and bulk ESS >= 400 on every parameter and log P, or
@@ -14,8 +14,8 @@ DALEC.C1 and DALEC.4 on cardamom.exe's own inputs (``c1_BR-Sa1.bin``, ``d4_FI-Hy
 
 Reference figures (not measured here): CARDAMOM's C sampler does about 17 µs per iteration for
 a 72-step DALEC 400 run on this class of machine; the Edinburgh ``cardamom.exe`` about 26,500
-DALEC.C1 and 1,540 DALEC.4 proposals per second per core (``gcel/timings.txt``); FluxVal's published runs used 4 chains x 1e8
-iterations, 2-5 hours per chain per site.
+DALEC.C1 and 1,540 DALEC.4 proposals per second per core (``gcel/timings.txt``); FluxVal's
+published runs used 4 chains x 1e8 iterations, 2-5 hours per chain per site.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ from mdf.rng import chain_states
 from mdf.samplers import get_sampler
 from mdf.start import find_start
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gcel import CARDAMOM_INPUT, CARDAMOM_RATE, edinburgh_pixel  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DALEC_MDF_SHARED", ROOT.parent / "shared"))
 
@@ -50,19 +53,11 @@ def site_path(site: int) -> Path:
     sys.exit(f"no {shared} (and only site 76 is bundled)")
 
 
-#: proposals per second per core of the Edinburgh cardamom.exe (gcel/timings.txt)
-CARDAMOM_RATE = {"C1": 26_500.0, "DALEC.4": 1_540.0}
-EDINBURGH_INPUT = {"C1": "c1_BR-Sa1.bin", "DALEC.4": "d4_FI-Hyy.bin"}
-
-
 def pixel_for(model: str, site: int):
     """The FluxVal site for the JPL models; cardamom.exe's input for the Edinburgh ones."""
-    if model not in EDINBURGH_INPUT:
+    if model not in CARDAMOM_INPUT:
         return drivers.read(site_path(site)), f"FluxVal site {site}"
-    path = SHARED / "data" / "cardamom-examples" / "edinburgh-bin" / EDINBURGH_INPUT[model]
-    if path.exists():
-        return drivers.read(path), path.name
-    return drivers.read(drivers.data_path("fi-hyy")), "FI-Hyy (bundled CSVs)"
+    return edinburgh_pixel(model)
 
 
 def per_evaluation_us(problem, x, n=5000):

@@ -4,10 +4,13 @@ Each chain draws a point uniformly in the normalised space (log-uniform prior) a
 random-walk Metropolis on CARDAMOM's start-search score (``EDC_DALEC_MLF``: -5 per failed EDC,
 -5 more if the log-posterior is not finite) until the score is 0, i.e. every EDC passes and the
 log-posterior is finite. Where the model's EDC hooks say how far a failing run is from passing
-(the JPL models do, in log units), that distance is subtracted while an EDC fails: CARDAMOM's
-score alone is flat between failure counts, and on FluxVal sites with DALEC 811 about a third
-of the searches on it did not find a start in ten attempts of 100 000 iterations. If a search stalls for ``max_iter`` iterations it restarts from a new
-prior draw. The stream of each chain is its own, so the start points do not depend on threads.
+(the JPL models and DALEC.4 do, in log units), that distance, times the hooks'
+``search_weight``, is subtracted while an EDC fails: CARDAMOM's score alone is flat between
+failure counts, and on FluxVal sites with DALEC 811 about a third of the searches on it did
+not find a start in ten attempts of 100 000 iterations. An attempt that has not reached 0
+after ``max_iter`` iterations, or whose best score has not improved for the hooks'
+``search_patience`` iterations, restarts from a new prior draw. The stream of each chain is
+its own, so the start points do not depend on threads.
 """
 
 from __future__ import annotations
