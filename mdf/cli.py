@@ -210,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
                      choices=["demcz", "am", "cardamom", "emcee"])
     cal.add_argument("--seed", type=int, default=0)
     cal.add_argument("--checkpoint", default=None,
-                     help="checkpoint file (.npz): written after every block, resumed if present")
+                     help="checkpoint file (.npz): written after the start search and at "
+                          "most once a minute, resumed if present")
     cal.add_argument("--threads", type=int, default=None)
     cal.add_argument("--draws", type=int, default=500,
                      help="posterior draws run forward for the flux ensemble")

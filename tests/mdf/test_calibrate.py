@@ -103,7 +103,7 @@ def progress(phase, done, total, run):
     print(phase, done, flush=True)
 mdf.calibrate(drivers.read(sys.argv[1]), "400", seed=11, threads=1, checkpoint=sys.argv[2],
               progress=progress, chains=2, burn_in=8000, iterations=8000, thin=20, draws=20,
-              block=2000, warm_start=False)
+              block=2000, warm_start=False, checkpoint_every=0)
 print("finished", flush=True)
 """
 
@@ -257,3 +257,32 @@ def test_checkpoint_of_other_data_or_options_is_refused(tmp_path, pixel):
         vals[np.flatnonzero(np.isfinite(vals))[0]] *= 1.01
         with pytest.raises(mdf.CheckpointError, match="other data"):
             mdf.calibrate(changed, "400", seed=1, threads=1, checkpoint=ckpt, **SHORT)
+
+
+def test_convergence_test_stops_at_the_first_failure_with_the_full_tests_answer(pixel,
+                                                                              monkeypatch):
+    from mdf import calibration
+    from mdf.calibration import Run, _meets_targets, default_settings, target_diagnostics
+    from mdf.posterior import Problem
+
+    problem = Problem(pixel, "400")
+    run = Run(problem, default_settings("400"), None)
+    d = problem.space.ndim
+    rng = np.random.default_rng(0)
+    run.draws = rng.uniform(0.3, 0.7, size=(4, 400, d))  # independent draws: all pass
+    run.lp = rng.normal(size=(4, 400))
+
+    def full(first=0):
+        diag = target_diagnostics(run, first)
+        return bool(np.all(diag["rhat"] <= 1.05) and np.all(diag["ess_bulk"] >= 400))
+
+    assert _meets_targets(run, 0) is full() is True
+    run.draws[0, :, 7] += 0.2  # chain 0 elsewhere in parameter 7: R-hat fails there only
+    calls = []
+    real = calibration.rhat
+    monkeypatch.setattr(calibration, "rhat", lambda x: calls.append(1) or real(x))
+    assert _meets_targets(run, 0) is full() is False
+    assert run.last_failed == 7 and len(calls) == 8  # 0..6 pass, 7 fails, the rest untested
+    calls.clear()
+    assert _meets_targets(run, 200) is full(200) is False
+    assert len(calls) == 1  # the last failure is tested first
