@@ -26,7 +26,7 @@ def add_calibrate_arguments(cal: argparse.ArgumentParser) -> None:
     shared.add_argument("--no-edc", dest="edc", action="store_false", default=True,
                         help="switch the model's ecological constraints off")
     shared.add_argument("--block", type=int, default=None,
-                        help="iterations between checkpoints (default 20000)")
+                        help="iterations between convergence tests and checkpoints (default 20000)")
     many = cal.add_argument_group("many pixels (instead of DRIVERS and --out)")
     many.add_argument("--pixels", default=None, metavar="LIST",
                       help="pixel list file, folder of driver files, or gridded netCDF input")
@@ -38,9 +38,17 @@ def add_calibrate_arguments(cal: argparse.ArgumentParser) -> None:
     many.add_argument("--n-shards", type=int, default=None,
                       help="number of shards (default: SLURM_ARRAY_TASK_COUNT or the SGE range)")
     many.add_argument("--workers", type=int, default=None,
-                      help="pixels in parallel (default: the task's cores / --threads)")
-    many.add_argument("--executor", default="process", choices=["process", "dask", "mpi"],
-                      help="process pool on this node (default), a dask cluster, or MPI")
+                      help="pixels in parallel (default: threads: the cores, at least 2; "
+                           "process, dask: the task's cores / --threads)")
+    many.add_argument("--executor", default="threads",
+                      choices=["threads", "process", "dask", "mpi"],
+                      help="threads (default): pixels in threads of this process, all their "
+                           "chains on one pool of --threads threads (default: the task's "
+                           "cores); process: a pool of --workers processes, --threads each "
+                           "(default 1); dask: a dask cluster; mpi: MPI")
+    many.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                      help="least seconds between a pixel's checkpoint writes (default 60; "
+                           "0: after every block)")
     many.add_argument("--scheduler", default=None,
                       help="dask scheduler address or scheduler file (default: a LocalCluster)")
     many.add_argument("--retry-failed", action="store_true",
@@ -76,7 +84,7 @@ def _bar(total: int):
 
 def cmd_calibrate_many(args) -> int:
     from .batch import calibrate_many, resolve_shard
-    from .executors import available_cores, dask_executor, mpi_executor, process_pool
+    from .executors import SharedThreads, available_cores, dask_executor, mpi_executor, process_pool
     from .pixels import open_pixels
 
     if args.out_dir is None:
@@ -87,8 +95,12 @@ def cmd_calibrate_many(args) -> int:
     pixels = open_pixels(args.pixels, land_mask=args.land_mask, sites=args.sites)
     shard, n_shards = resolve_shard(args.shard, args.n_shards)
     part = pixels.shard(shard, n_shards)
-    threads = args.threads or 1
-    workers = args.workers or max(1, available_cores() // threads)
+    if args.executor == "threads":
+        threads = args.threads or available_cores()
+        workers = args.workers or max(2, threads)
+    else:
+        threads = args.threads or 1
+        workers = args.workers or max(1, available_cores() // threads)
     bar = _bar(len(part))
     worker_level = logging.WARNING if bar is not None else log.getEffectiveLevel()
     failed = []
@@ -106,17 +118,21 @@ def cmd_calibrate_many(args) -> int:
                                              "sampler", "draws", "scaling", "warm_start", "edc",
                                              "block")
                if getattr(args, k) != defaults.get(k)}
-    log.info("%d pixels in %s; shard %d of %d: %d pixels on %d %s worker(s) x %d thread(s)",
+    log.info("%d pixels in %s; shard %d of %d: %d pixels on %d %s worker(s) x %d thread(s)%s",
              len(pixels), args.pixels, shard, n_shards, len(part), workers, args.executor,
-             threads)
+             threads, " (shared)" if args.executor == "threads" else "")
 
     def run(executor):
         return calibrate_many(pixels, args.out_dir, args.model, seed=args.seed, executor=executor,
                               threads=threads, shard=shard, n_shards=n_shards,
-                              retry_failed=args.retry_failed, on_outcome=on_outcome, **options)
+                              retry_failed=args.retry_failed, on_outcome=on_outcome,
+                              checkpoint_every=args.checkpoint_every, **options)
 
     try:
-        if args.executor == "dask":
+        if args.executor == "threads":
+            with SharedThreads(threads, workers) as ex:
+                run(ex)
+        elif args.executor == "dask":
             with dask_executor(args.scheduler, workers, threads, worker_level) as ex:
                 run(ex)
         elif args.executor == "mpi":

@@ -8,6 +8,7 @@ readable with ``xarray.open_datatree`` and ``arviz.from_netcdf``.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from dataclasses import dataclass, field
 
@@ -158,8 +159,9 @@ class CalibrationResult:
         return self.converged
 
     def extend(self, iterations: int, threads: int | None = None, checkpoint=None,
-               draws: int | None = None) -> CalibrationResult:
-        """Continue sampling ``iterations`` more per chain from the final state.
+               draws: int | None = None, checkpoint_every: float = 60.0) -> CalibrationResult:
+        """Continue sampling ``iterations`` more per chain from the final state
+        (``checkpoint`` and ``checkpoint_every`` as in :func:`mdf.calibrate`).
 
         Returns a new result whose draws are the old ones followed by the new ones.
         """
@@ -176,7 +178,7 @@ class CalibrationResult:
                                until_converged=False)
         run.stopped = False
         _advance(run, threads or os.cpu_count() or 1,
-                 Path(checkpoint) if checkpoint else None, None)
+                 Path(checkpoint) if checkpoint else None, None, checkpoint_every)
         out = CalibrationResult.from_run(run, n_draws=draws or self.ensemble.sizes["draw"]
                                          * self.ensemble.sizes["chain"])
         out.check_convergence(run.settings.target_rhat, run.settings.target_ess)
@@ -311,6 +313,10 @@ def _summary_dataset(result, summ) -> xr.Dataset:
     )
 
 
+#: one parallel ensemble kernel at a time per process (pixels may run in threads)
+_ENSEMBLE_LOCK = threading.Lock()
+
+
 def posterior_ensemble(problem, pars: np.ndarray, n_draws: int, threads: int = 1) -> xr.Dataset:
     """Run ``n_draws`` kept draws forward (evenly thinned per chain): (chain, draw, time).
 
@@ -323,7 +329,9 @@ def posterior_ensemble(problem, pars: np.ndarray, n_draws: int, threads: int = 1
     n_draws : int
         Total members wanted; ``n_draws // chain`` per chain (at least 1, at most all kept).
     threads : int, default 1
-        Numba threads for the ensemble kernel.
+        Numba threads for the ensemble kernel (one for a shared lane, whose pool is busy with
+        other pixels' chains). Kernels run one at a time in a process (numba's default
+        threading layer does not take parallel kernels launched from two threads at once).
 
     Returns
     -------
@@ -341,8 +349,10 @@ def posterior_ensemble(problem, pars: np.ndarray, n_draws: int, threads: int = 1
     pick = np.linspace(0, kept - 1, per_chain).round().astype(int)
     sel = np.ascontiguousarray(pars[:, pick, :].reshape(-1, d))
     pools, fluxes = allocate(model, sel.shape[0], problem.n_steps)
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    model.ensemble_kernel(problem.forcing, problem.site, sel, pools, fluxes)
+    n_threads = threads if isinstance(threads, (int, np.integer)) else 1
+    with _ENSEMBLE_LOCK:
+        numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
+        model.ensemble_kernel(problem.forcing, problem.site, sel, pools, fluxes)
     ds = to_dataset(model, problem.pixel["time"].values, problem.site[0], sel, pools, fluxes)
     ds = ds.drop_vars("parameters").drop_vars("parameter")
     # allocation fractions of NPP and mean residence times per pool, per member

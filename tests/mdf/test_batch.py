@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import xarray as xr
 import drivers
 import mdf
 from mdf.cli import main
+from mdf.executors import SharedThreads
 from mdf.merge import CLASS_FLAGS, STATUS_FLAGS, merge
 from mdf.pixels import open_pixels
 from mdf.runfolder import RunFolder
@@ -61,6 +63,46 @@ def test_every_pixel_done_once_and_a_rerun_skips_them(run, sites):
     single = mdf.calibrate(pixel, "400", seed=mdf.pixel_seed(3, "hyy_2"), threads=2, **TINY)
     with xr.open_dataset(folder.result_path("hyy_2"), group="posterior") as post:
         np.testing.assert_array_equal(post["theta"].values, single.parameters[:, :, 9])
+
+
+def test_shared_threads_give_the_serial_results_and_each_pixel_its_own_warnings(run, sites,
+                                                                                tmp_path):
+    path, serial = run
+    with warnings.catch_warnings(record=True) as leaked:
+        warnings.simplefilter("always")
+        with SharedThreads(2, pixels=3) as ex:  # all three pixels at once on two threads
+            shared = mdf.calibrate_many(sites, tmp_path / "shared", "400", seed=3,
+                                        executor=ex, **TINY)
+    assert [o.status for o in shared] == ["done"] * 3
+    for a, b in zip(serial, shared, strict=True):
+        # byte-identical result files: same chains, same ensemble
+        assert (path / "results" / f"{a.pixel_id}.nc").read_bytes() == (
+            tmp_path / "shared" / "results" / f"{b.pixel_id}.nc").read_bytes()
+        # each pixel's CPU time is its own chains' (not the process's), and its warnings too
+        assert 0 < b.cpu_seconds < sum(o.cpu_seconds for o in shared)
+        assert f"{b.pixel_id}: not converged" in b.message
+        assert not [p for p in sites.ids() if p != b.pixel_id and f"{p}:" in b.message]
+    assert not [w for w in leaked if issubclass(w.category, mdf.ConvergenceWarning)]
+
+
+def test_checkpoints_are_written_at_most_every_checkpoint_every_seconds(tmp_path, monkeypatch):
+    from mdf.calibration import Run
+
+    written = []
+    save = Run.save
+    monkeypatch.setattr(Run, "save", lambda self, path: (written.append(self.done_sample),
+                                                         save(self, path)))
+    pixel = drivers.read(SITE76)
+    blocks = []
+    kept = mdf.calibrate(pixel, "400", seed=1, threads=1, checkpoint=tmp_path / "a.npz",
+                         checkpoint_every=0, progress=lambda *a: blocks.append(a[:2]), **TINY)
+    assert len(blocks) >= 3
+    assert len(written) == 1 + len(blocks)  # after the start, then after every block
+    written.clear()
+    rare = mdf.calibrate(pixel, "400", seed=1, threads=1, checkpoint=tmp_path / "b.npz",
+                         checkpoint_every=3600, **TINY)
+    assert written == [0]  # after the start only
+    np.testing.assert_array_equal(rare.parameters, kept.parameters)
 
 
 def test_failed_pixel_is_recorded_and_retried_on_request(tmp_path, sites):

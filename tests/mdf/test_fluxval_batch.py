@@ -46,7 +46,7 @@ OPTIONS = dict(chains=2, burn_in=1000, iterations=500, thin=50, draws=20, block=
                warm_start=False, edc=False)
 CLI_OPTIONS = ["--model", MODEL, "--seed", str(SEED), "--chains", "2", "--burn-in", "1000",
                "--iterations", "500", "--thin", "50", "--draws", "20", "--block", "250",
-               "--no-warm-start", "--no-edc", "--workers", "2"]
+               "--no-warm-start", "--no-edc", "--workers", "2", "--checkpoint-every", "0"]
 N_SHARDS = 4
 KILLED_SHARD = 1
 DONE = re.compile(r"pixel (\S+): done in")
@@ -70,7 +70,7 @@ def _shard(listing, out_dir, shard, kill_after=None):
             done.add(m.group(1))
         hit = re.search(r"INFO (\S+) sampling 250/500", line)
         if kill_after is not None and len(done) >= kill_after and hit and hit.group(1) not in done:
-            killed_at = hit.group(1)  # its burn-in checkpoint is on disk: it resumes from there
+            killed_at = hit.group(1)  # a checkpoint of its burn-in is on disk: it resumes from there
             os.killpg(proc.pid, signal.SIGKILL)
             break
     proc.stdout.close()
