@@ -70,7 +70,7 @@ def _shard(listing, out_dir, shard, kill_after=None):
             done.add(m.group(1))
         hit = re.search(r"INFO (\S+) sampling 250/500", line)
         if kill_after is not None and len(done) >= kill_after and hit and hit.group(1) not in done:
-            killed_at = hit.group(1)  # a checkpoint of its burn-in is on disk: it resumes from there
+            killed_at = hit.group(1)  # its burn-in checkpoint is on disk: it resumes from there
             os.killpg(proc.pid, signal.SIGKILL)
             break
     proc.stdout.close()
