@@ -419,6 +419,7 @@ def calibrate_many(
     threads: int | None = None,
     shard: int | None = None,
     n_shards: int | None = None,
+    select=None,
     retry_failed: bool = False,
     stale_after: float = 3600.0,
     checkpoint_every: float = 60.0,
@@ -448,6 +449,9 @@ def calibrate_many(
         With a :class:`mdf.executors.SharedThreads` executor the chains use its pool instead.
     shard, n_shards : int, optional
         Calibrate only shard ``shard`` (0-based) of ``n_shards`` (:meth:`PixelSet.shard`).
+    select : iterable of str, optional
+        Calibrate only these pixel ids (of the shard): a subset first, or again. The run
+        folder still belongs to the whole list.
     retry_failed : bool
         Attempt pixels whose last attempt failed (default: leave them failed).
     stale_after : float
@@ -482,6 +486,13 @@ def calibrate_many(
         part = pixels.shard(0 if shard is None else shard, 1 if n_shards is None else n_shards)
     else:
         part = pixels
+    if select is not None:
+        want = set(select)
+        unknown = sorted(want - set(pixels.ids()))
+        if unknown:
+            raise ValueError(f"select: {len(unknown)} id(s) not in the pixel list, e.g. "
+                             f"{unknown[:5]}")
+        part = part.select(want & set(part.ids()))
     states = folder.states(part.ids(), stale_after)
     wanted = {"pending", "interrupted"} | ({"failed"} if retry_failed else set())
     todo = [p for p in part if states[p.pixel_id] in wanted]

@@ -51,6 +51,9 @@ def add_calibrate_arguments(cal: argparse.ArgumentParser) -> None:
                            "0: after every block)")
     many.add_argument("--scheduler", default=None,
                       help="dask scheduler address or scheduler file (default: a LocalCluster)")
+    many.add_argument("--select", default=None, metavar="IDS",
+                      help="only these pixels of the list (of this shard): comma-separated "
+                           "ids, or @FILE with one id per line")
     many.add_argument("--retry-failed", action="store_true",
                       help="attempt again the pixels whose last attempt failed")
     many.add_argument("--land-mask", default=None,
@@ -82,6 +85,14 @@ def _bar(total: int):
     return tqdm(total=total, unit="pixel", desc="pixels")
 
 
+def _ids(text: str) -> list[str]:
+    """Pixel ids from ``a,b,c`` or ``@file`` (one per line; blank lines and # comments out)."""
+    if text.startswith("@"):
+        lines = open(text[1:], encoding="utf-8").read().splitlines()
+        return [s.split("#")[0].strip() for s in lines if s.split("#")[0].strip()]
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
 def cmd_calibrate_many(args) -> int:
     from .batch import calibrate_many, resolve_shard
     from .executors import SharedThreads, available_cores, dask_executor, mpi_executor, process_pool
@@ -95,6 +106,10 @@ def cmd_calibrate_many(args) -> int:
     pixels = open_pixels(args.pixels, land_mask=args.land_mask, sites=args.sites)
     shard, n_shards = resolve_shard(args.shard, args.n_shards)
     part = pixels.shard(shard, n_shards)
+    select = _ids(args.select) if args.select else None
+    if select is not None:
+        pixels.select(select)  # ids not in the list: PixelSetError naming them
+        part = part.select(set(select) & set(part.ids()))
     if args.executor == "threads":
         threads = args.threads or available_cores()
         workers = args.workers or max(2, threads)
@@ -124,7 +139,7 @@ def cmd_calibrate_many(args) -> int:
 
     def run(executor):
         return calibrate_many(pixels, args.out_dir, args.model, seed=args.seed, executor=executor,
-                              threads=threads, shard=shard, n_shards=n_shards,
+                              threads=threads, shard=shard, n_shards=n_shards, select=select,
                               retry_failed=args.retry_failed, on_outcome=on_outcome,
                               checkpoint_every=args.checkpoint_every, **options)
 

@@ -85,6 +85,21 @@ def test_shared_threads_give_the_serial_results_and_each_pixel_its_own_warnings(
     assert not [w for w in leaked if issubclass(w.category, mdf.ConvergenceWarning)]
 
 
+def test_select_calibrates_only_those_pixels_of_the_run(tmp_path, sites):
+    from mdf.cli_batch import _ids
+
+    ids = tmp_path / "ids.txt"
+    ids.write_text("# first\nhyy_3\n\n")
+    assert _ids(f"@{ids}") == ["hyy_3"] and _ids("hyy_1, hyy_3") == ["hyy_1", "hyy_3"]
+    out = mdf.calibrate_many(sites, tmp_path / "run", "400", seed=3, threads=1,
+                             select=_ids(f"@{ids}"), **TINY)
+    assert [(o.pixel_id, o.status) for o in out] == [("hyy_3", "done")]
+    assert RunFolder(tmp_path / "run").states() == {"hyy_1": "pending", "hyy_2": "pending",
+                                                    "hyy_3": "done"}
+    with pytest.raises(ValueError, match="not in the pixel list.*hyy_9"):
+        mdf.calibrate_many(sites, tmp_path / "run", "400", seed=3, select=["hyy_9"], **TINY)
+
+
 def test_checkpoints_are_written_at_most_every_checkpoint_every_seconds(tmp_path, monkeypatch):
     from mdf.calibration import Run
 
