@@ -133,9 +133,11 @@ def cmd_calibrate_many(args) -> int:
                                              "sampler", "draws", "scaling", "warm_start", "edc",
                                              "block")
                if getattr(args, k) != defaults.get(k)}
-    log.info("%d pixels in %s; shard %d of %d: %d pixels on %d %s worker(s) x %d thread(s)%s",
-             len(pixels), args.pixels, shard, n_shards, len(part), workers, args.executor,
-             threads, " (shared)" if args.executor == "threads" else "")
+    layout = (f"{workers} at once, their chains on {threads} shared threads"
+              if args.executor == "threads" else
+              f"{workers} {args.executor} worker(s) x {threads} thread(s)")
+    log.info("%d pixels in %s; shard %d of %d: %d pixels, %s", len(pixels), args.pixels, shard,
+             n_shards, len(part), layout)
 
     def run(executor):
         return calibrate_many(pixels, args.out_dir, args.model, seed=args.seed, executor=executor,
