@@ -257,6 +257,12 @@ def _recorded_warnings():
         yield caught
 
 
+def _between_blocks(folder: RunFolder, pid: str, lane) -> None:
+    folder.heartbeat(pid)
+    if lane is not None:
+        lane.check()  # SharedThreads.interrupt(): stop here, leave the pixel interrupted
+
+
 def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
     """Calibrate one pixel of a run folder (the unit of work every executor runs).
 
@@ -315,7 +321,7 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
         with (capture.record() if capture is not None else _recorded_warnings()) as caught:
             result = calibrate(
                 pixel, model.name, seed=pixel_seed(config["seed"], pid), checkpoint=checkpoint,
-                threads=threads, progress=lambda *_: folder.heartbeat(pid),
+                threads=threads, progress=lambda *_: _between_blocks(folder, pid, lane),
                 checkpoint_every=config.get("checkpoint_every", 60.0),
                 **config.get("calibrate", {}),
             )
@@ -348,17 +354,23 @@ def _collect(executor, todo, run_dir, config, outcomes, on_outcome) -> None:
     capture = config.get("warnings")
     with capture.installed() if capture is not None else nullcontext():
         futures = {executor.submit(run_pixel, p, run_dir, config): p.pixel_id for p in todo}
-        for future in as_completed(futures):
-            pid = futures[future]
-            try:
-                out = future.result()
-            except Exception as err:  # the worker itself died (killed, out of memory)
-                out = PixelOutcome(pid, "failed", message=f"worker lost: {type(err).__name__}: "
-                                   f"{err}")
-                log.error("pixel %s: %s", pid, out.message)
-            outcomes[pid] = out
-            if on_outcome is not None:
-                on_outcome(out)
+        try:
+            for future in as_completed(futures):
+                pid = futures[future]
+                try:
+                    out = future.result()
+                except Exception as err:  # the worker itself died (killed, out of memory)
+                    out = PixelOutcome(pid, "failed", message="worker lost: "
+                                       f"{type(err).__name__}: {err}")
+                    log.error("pixel %s: %s", pid, out.message)
+                outcomes[pid] = out
+                if on_outcome is not None:
+                    on_outcome(out)
+        except KeyboardInterrupt:
+            if isinstance(executor, SharedThreads):  # threads cannot be killed: ask them
+                log.warning("interrupted: stopping the running pixels at their next block")
+                executor.interrupt()
+            raise
 
 
 def run_settings(model, seed: int, options: dict) -> dict:

@@ -160,6 +160,10 @@ def cmd_calibrate_many(args) -> int:
         else:
             with process_pool(workers, threads, worker_level) as ex:
                 run(ex)
+    except KeyboardInterrupt:
+        log.error("interrupted; the same command resumes the run (done pixels are skipped, "
+                  "interrupted ones continue from their checkpoints)")
+        return 130
     finally:
         if bar is not None:
             bar.close()

@@ -88,7 +88,8 @@ class SharedThreads(Executor):
     (:meth:`lane`) as its ``threads``: the lane's ``map`` runs the pixel's chains on the
     shared pool and adds up the CPU time they take, so each pixel still reports its own CPU
     seconds. A crash of the process (out of memory, a signal) stops every pixel in it; their
-    checkpoints resume them.
+    checkpoints resume them. :meth:`interrupt` (Ctrl-C in :func:`mdf.calibrate_many`) stops
+    the running pixels at their next block and leaves them interrupted, not failed.
     """
 
     def __init__(self, threads: int | None = None, pixels: int | None = None):
@@ -98,6 +99,7 @@ class SharedThreads(Executor):
         self.pixels = int(pixels or max(2, self.threads))
         self._chains = ThreadPoolExecutor(self.threads, thread_name_prefix="mdf-chain")
         self._drivers = ThreadPoolExecutor(self.pixels, thread_name_prefix="mdf-pixel")
+        self._stop = threading.Event()
 
     def submit(self, fn, /, *args, **kwargs):
         return self._drivers.submit(fn, *args, **kwargs)
@@ -106,19 +108,36 @@ class SharedThreads(Executor):
         self._drivers.shutdown(wait=wait, cancel_futures=cancel_futures)
         self._chains.shutdown(wait=wait, cancel_futures=cancel_futures)
 
+    def interrupt(self) -> None:
+        """Stop: pixels not started are cancelled, running ones raise :class:`Interrupted` at
+        their next block (their claims are released; their checkpoints resume them)."""
+        self._stop.set()
+        self._drivers.shutdown(wait=False, cancel_futures=True)
+
     def lane(self) -> _Lane:
         """A pixel's handle on the shared chain pool (what its ``threads`` argument gets)."""
-        return _Lane(self._chains, self.threads)
+        return _Lane(self._chains, self.threads, self._stop)
+
+
+class Interrupted(BaseException):
+    """A pixel stopped by :meth:`SharedThreads.interrupt` (a BaseException, like
+    KeyboardInterrupt, so that it is not recorded as the pixel's failure)."""
 
 
 class _Lane:
     """One pixel's view of a :class:`SharedThreads` pool: ``map`` and the CPU time it used."""
 
-    def __init__(self, pool: ThreadPoolExecutor, threads: int):
+    def __init__(self, pool: ThreadPoolExecutor, threads: int, stop: threading.Event):
         self._pool = pool
         self.threads = threads
         self.cpu_seconds = 0.0
         self._lock = threading.Lock()
+        self._stop = stop
+
+    def check(self) -> None:
+        """Raise :class:`Interrupted` if the pool was interrupted."""
+        if self._stop.is_set():
+            raise Interrupted("interrupted")
 
     def map(self, fn, iterable):
         def timed(arg):
@@ -225,5 +244,5 @@ def mpi_executor():
     return MPIPoolExecutor()
 
 
-__all__ = ["SharedThreads", "available_cores", "dask_executor", "mpi_executor", "process_pool",
-           "worker_setup"]
+__all__ = ["Interrupted", "SharedThreads", "available_cores", "dask_executor", "mpi_executor",
+           "process_pool", "worker_setup"]
