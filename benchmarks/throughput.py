@@ -1,7 +1,6 @@
 """Pixels per core-hour at the default (converging) settings, and parallel efficiency.
 
-Run: ``python benchmarks/throughput.py [--sites 8] [--model 811] [--workers 2]
-[--layouts shared,process]``. Prints:
+Run: ``python benchmarks/throughput.py [--sites 8] [--model 811] [--workers 2]``. Prints:
 
 1. pixels per core-hour of ``mdf.calibrate_many`` at ``mdf.calibrate``'s default settings
    (4 ``demcz`` chains, CMA-ES warm start, 150 000 burn-in iterations, then sampling until
@@ -9,10 +8,8 @@ Run: ``python benchmarks/throughput.py [--sites 8] [--model 811] [--workers 2]
    on, 500 draws run forward; ``--chains/--burn-in/--iterations/--sampler`` to change them;
    ``--iterations`` makes the runs fixed-length) on CARDAMOM-FluxVal sites, one pixel per
    core, and how many converged;
-2. the speed-up on ``--workers`` cores over one core, on the same sites (goal on 2 cores:
-   >= 1.9x), for each of ``--layouts``: ``shared`` (:class:`mdf.executors.SharedThreads`, the
-   command line's default: pixels in threads, all chains on one pool of ``--workers``
-   threads) and ``process`` (:func:`mdf.executors.process_pool`, one pixel per process);
+2. the speed-up on ``--workers`` cores (a process pool, one pixel per worker) over one core, on
+   the same sites (goal on 2 cores: >= 1.9x);
 3. the core-hours this extrapolates to for 55,246 pixels (the 0.5 degree land grid of the
    seed analysis; goal <= 2,000 core-hours). CARDAMOM-scale settings (4 chains x 1e8
    iterations, 2-5 h per chain) cost about 1 million core-hours.
@@ -35,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import mdf
-from mdf.executors import SharedThreads, process_pool
+from mdf.executors import process_pool
 from mdf.pixels import open_pixels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,10 +60,6 @@ def _timed(pixels, run_dir, model, executor, options):
     return time.perf_counter() - t, out
 
 
-def _parallel(layout: str, workers: int):
-    return SharedThreads(workers) if layout == "shared" else process_pool(workers, threads=1)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=8, help="FluxVal sites (spread over 204)")
@@ -77,12 +70,7 @@ def main(argv=None) -> int:
     parser.add_argument("--burn-in", type=int, default=None)
     parser.add_argument("--iterations", type=int, default=None)
     parser.add_argument("--sampler", default=None)
-    parser.add_argument("--layouts", default="shared,process",
-                        help="parallel layouts to time: shared, process (comma-separated)")
     args = parser.parse_args(argv)
-    layouts = [s.strip() for s in args.layouts.split(",") if s.strip()]
-    if not set(layouts) <= {"shared", "process"}:
-        parser.error(f"--layouts: shared or process, got {args.layouts}")
     options = {k: v for k, v in (("chains", args.chains), ("burn_in", args.burn_in),
                                  ("iterations", args.iterations), ("sampler", args.sampler))
                if v is not None}
@@ -117,26 +105,22 @@ def main(argv=None) -> int:
         print(f"         -> {by_wall:.1f} pixels per core-hour by wall time, {by_cpu:.1f} by "
               f"CPU time (a dedicated core; load average was {load0:.1f} on "
               f"{os.cpu_count()} CPUs)")
-        # 2. the same pixels on --workers cores
-        for layout in layouts:
-            with _parallel(layout, args.workers) as ex:
-                _warm(ex, pixels, args.model, tmp / f"warm-{layout}")
-                tn, outn = _timed(sites, tmp / layout, args.model, ex, options)
-            cpun = sum(o.cpu_seconds for o in outn)
-            speedup = t1 / tn
-            print(f"{args.workers} cores, {layout}: {tn:8.1f} s wall, {cpun:8.1f} s CPU for the "
-                  "same pixels")
-            for o in outn:
-                print(f"         {o.pixel_id:<14} {o.status:<7} {o.seconds:6.1f} s wall "
-                      f"{o.cpu_seconds:6.1f} s CPU")
-            print(f"         -> speed-up {speedup:.2f}x by wall time (goal >= "
-                  f"{0.95 * args.workers:.1f}x; efficiency {speedup / args.workers:.2f}); "
-                  f"CPU used / {args.workers} x wall {cpun / (args.workers * tn):.0%}; CPU per "
-                  f"pixel in parallel / alone {cpun / cpu1:.3f}; load average now "
-                  f"{os.getloadavg()[0]:.1f}")
-            same = all(o.status == p.status and o.summary == p.summary
-                       for o, p in zip(out1, outn, strict=True))
-            print(f"         same results on 1 and {args.workers} cores: {same}")
+        # 2. a process pool on --workers cores
+        with process_pool(args.workers, threads=1) as ex:
+            _warm(ex, pixels, args.model, tmp / "pool")
+            tn, outn = _timed(sites, tmp / "parallel", args.model, ex, options)
+        cpun = sum(o.cpu_seconds for o in outn)
+        busy = sum(o.seconds for o in outn) / (args.workers * tn)
+        speedup = t1 / tn
+        print(f"{args.workers} cores: {tn:8.1f} s wall, {cpun:8.1f} s CPU for the same pixels")
+        print(f"         -> speed-up {speedup:.2f}x by wall time (goal >= "
+              f"{0.95 * args.workers:.1f}x; efficiency {speedup / args.workers:.2f}); "
+              f"CPU per pixel in parallel / alone {cpun / cpu1:.3f}; workers busy {busy:.0%} of "
+              f"the wall time; load average now {os.getloadavg()[0]:.1f}")
+        print(f"         -> on dedicated cores: {args.workers * cpu1 / cpun:.2f}x "
+              "(CPU-time ratio; load balance aside)")
+        same = [o.status for o in out1] == [o.status for o in outn]
+        print(f"         same pixels done on 1 and {args.workers} cores: {same}")
         # 3. extrapolation
         for label, rate in (("CPU time", by_cpu), ("wall time", by_wall)):
             print(f"{GLOBAL_PIXELS} pixels at the {label} rate: {GLOBAL_PIXELS / rate:,.0f} "

@@ -9,7 +9,7 @@ serial run.
 
 >>> pixels = mdf.pixels.open_pixels("fluxval/cbf")                       # doctest: +SKIP
 >>> mdf.calibrate_many(pixels, "run", model="811", seed=1)               # doctest: +SKIP
->>> with mdf.executors.SharedThreads(8) as pool:                        # doctest: +SKIP
+>>> with mdf.executors.process_pool(8) as pool:                          # doctest: +SKIP
 ...     mdf.calibrate_many(pixels, "run", model="811", seed=1, executor=pool)
 """
 
@@ -18,18 +18,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 import time
 import traceback
 import warnings
 from collections.abc import Callable
 from concurrent.futures import Executor, as_completed
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .executors import SharedThreads
 from .pixels import PixelSet, PixelSpec, open_pixels
 from .runfolder import RunFolder
 
@@ -207,62 +204,6 @@ def limit_threads(threads: int) -> None:
     _THREADS_LIMITED = threads
 
 
-#: HDF5 (under netCDF4) is not thread-safe: pixels running in threads of one process read
-#: their inputs and write their results one at a time
-_FILE_LOCK = threading.Lock()
-
-
-class _ThreadWarnings:
-    """Warnings recorded per pixel while pixels run in threads of one process.
-
-    ``warnings.catch_warnings`` swaps process-wide state, so two pixel threads using it at
-    once would lose or swap each other's warnings. While :meth:`installed` is active (around
-    the whole batch, in the thread that submits), warnings go to the list of the thread that
-    issued them, if it is recording (:meth:`record`), else where they normally go.
-    """
-
-    def __init__(self):
-        self._local = threading.local()
-
-    @contextmanager
-    def installed(self):
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            shown = warnings.showwarning
-
-            def show(message, category, filename, lineno, file=None, line=None):
-                caught = getattr(self._local, "caught", None)
-                if caught is None:
-                    shown(message, category, filename, lineno, file, line)
-                else:
-                    caught.append(warnings.WarningMessage(message, category, filename, lineno,
-                                                          file, line))
-
-            warnings.showwarning = show
-            yield
-
-    @contextmanager
-    def record(self):
-        self._local.caught = []
-        try:
-            yield self._local.caught
-        finally:
-            self._local.caught = None
-
-
-@contextmanager
-def _recorded_warnings():
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield caught
-
-
-def _between_blocks(folder: RunFolder, pid: str, lane) -> None:
-    folder.heartbeat(pid)
-    if lane is not None:
-        lane.check()  # SharedThreads.interrupt(): stop here, leave the pixel interrupted
-
-
 def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
     """Calibrate one pixel of a run folder (the unit of work every executor runs).
 
@@ -272,11 +213,9 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
     run_dir : str
         Run folder (:class:`mdf.runfolder.RunFolder`), prepared by :func:`calibrate_many`.
     config : dict
-        ``model``, ``seed``, ``calibrate`` (options), ``threads`` (a number, or a
-        :class:`mdf.executors.SharedThreads` whose lane the pixel's chains use),
-        ``limit_threads``, ``stale_after``, ``checkpoint_every``, ``read_options``, ``claim``
-        (extra claim fields), ``warnings`` (a :class:`_ThreadWarnings` when pixels run in
-        threads).
+        ``model``, ``seed``, ``calibrate`` (options), ``threads``, ``limit_threads``,
+        ``stale_after``, ``checkpoint_every``, ``read_options``, ``claim`` (extra claim
+        fields).
 
     Returns
     -------
@@ -288,16 +227,8 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
     from .calibration import calibrate
 
     threads = config.get("threads")
-    lane = threads.lane() if hasattr(threads, "lane") else None
-    if lane is not None:  # chains on a pool shared with other pixels; CPU counted per thread
-        threads = lane
-    elif config.get("limit_threads") and threads:
+    if config.get("limit_threads") and threads:
         limit_threads(threads)
-    clock = time.thread_time if lane is not None else time.process_time
-
-    def cpu_since(start):
-        return clock() - start + (lane.cpu_seconds if lane is not None else 0.0)
-
     folder = RunFolder(run_dir)
     pid = spec.pixel_id
     if folder.result_path(pid).exists():
@@ -305,7 +236,7 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
     if not folder.claim(pid, config.get("stale_after", 3600.0), **config.get("claim", {})):
         log.info("pixel %s: held by another live process, left to it", pid)
         return PixelOutcome(pid, "busy")
-    start, cpu_start = time.perf_counter(), clock()
+    start, cpu_start = time.perf_counter(), time.process_time()
     checkpoint = folder.checkpoint_path(pid)
     resumed = checkpoint.exists()
     try:
@@ -313,24 +244,22 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
             return PixelOutcome(pid, "skipped")
         folder.remove_partial(pid)
         model = dalec.get_model(config["model"])
-        with _FILE_LOCK:
-            pixel = spec.read(require=model.drivers, **config.get("read_options", {}))
+        pixel = spec.read(require=model.drivers, **config.get("read_options", {}))
         if resumed:
             log.info("pixel %s: resuming %s", pid, checkpoint)
-        capture = config.get("warnings")
-        with (capture.record() if capture is not None else _recorded_warnings()) as caught:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             result = calibrate(
                 pixel, model.name, seed=pixel_seed(config["seed"], pid), checkpoint=checkpoint,
-                threads=threads, progress=lambda *_: _between_blocks(folder, pid, lane),
+                threads=threads, progress=lambda *_: folder.heartbeat(pid),
                 checkpoint_every=config.get("checkpoint_every", 60.0),
                 **config.get("calibrate", {}),
             )
-        with _FILE_LOCK:
-            result.to_netcdf(folder.result_path(pid))
+        result.to_netcdf(folder.result_path(pid))
         checkpoint.unlink(missing_ok=True)
         folder.clear_failed(pid)
         summary = result.summary()
-        seconds, cpu = time.perf_counter() - start, cpu_since(cpu_start)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         log.info(
             "pixel %s: done in %.1f s (%.1f s CPU)%s: P(NBE<0) %.3f (%s), max R-hat %.3f, min "
             "bulk ESS %.0f, acceptance %s", pid, seconds, cpu, " (resumed)" if resumed else "",
@@ -340,37 +269,13 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
         return PixelOutcome(pid, "done", seconds, cpu, resumed, summary,
                             "; ".join(str(w.message) for w in caught))
     except Exception as err:
-        seconds, cpu = time.perf_counter() - start, cpu_since(cpu_start)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         folder.mark_failed(pid, f"{type(err).__name__}: {err}\n\n{traceback.format_exc()}")
         log.error("pixel %s: failed after %.1f s: %s: %s", pid, seconds, type(err).__name__, err)
         return PixelOutcome(pid, "failed", seconds, cpu, resumed,
                             message=f"{type(err).__name__}: {err}")
     finally:
         folder.release(pid)
-
-
-def _collect(executor, todo, run_dir, config, outcomes, on_outcome) -> None:
-    """Submit every pixel to ``executor`` and gather the outcomes as they arrive."""
-    capture = config.get("warnings")
-    with capture.installed() if capture is not None else nullcontext():
-        futures = {executor.submit(run_pixel, p, run_dir, config): p.pixel_id for p in todo}
-        try:
-            for future in as_completed(futures):
-                pid = futures[future]
-                try:
-                    out = future.result()
-                except Exception as err:  # the worker itself died (killed, out of memory)
-                    out = PixelOutcome(pid, "failed", message="worker lost: "
-                                       f"{type(err).__name__}: {err}")
-                    log.error("pixel %s: %s", pid, out.message)
-                outcomes[pid] = out
-                if on_outcome is not None:
-                    on_outcome(out)
-        except KeyboardInterrupt:
-            if isinstance(executor, SharedThreads):  # threads cannot be killed: ask them
-                log.warning("interrupted: stopping the running pixels at their next block")
-                executor.interrupt()
-            raise
 
 
 def run_settings(model, seed: int, options: dict) -> dict:
@@ -458,7 +363,6 @@ def calibrate_many(
     threads : int, optional
         Threads per pixel (chains in parallel). Default: all cores without an executor, 1 with
         one (workers then keep numba and BLAS to that many threads, :func:`limit_threads`).
-        With a :class:`mdf.executors.SharedThreads` executor the chains use its pool instead.
     shard, n_shards : int, optional
         Calibrate only shard ``shard`` (0-based) of ``n_shards`` (:meth:`PixelSet.shard`).
     select : iterable of str, optional
@@ -520,13 +424,11 @@ def calibrate_many(
             outcomes[p.pixel_id] = PixelOutcome(p.pixel_id, status)
             if on_outcome is not None:
                 on_outcome(outcomes[p.pixel_id])
-    shared = isinstance(executor, SharedThreads)
     config = {
         "model": settings["model"], "seed": settings["seed"], "calibrate": settings["calibrate"],
-        "threads": executor if shared else threads if executor is None else (threads or 1),
-        "limit_threads": executor is not None and not shared, "stale_after": stale_after,
+        "threads": threads if executor is None else (threads or 1),
+        "limit_threads": executor is not None, "stale_after": stale_after,
         "checkpoint_every": checkpoint_every,
-        "warnings": _ThreadWarnings() if shared else None,
         "read_options": pixels.read_options,
         "claim": {"shard": shard} if shard is not None else {},
     }
@@ -537,7 +439,18 @@ def calibrate_many(
             if on_outcome is not None:
                 on_outcome(out)
     else:
-        _collect(executor, todo, run_dir, config, outcomes, on_outcome)
+        futures = {executor.submit(run_pixel, p, run_dir, config): p.pixel_id for p in todo}
+        for future in as_completed(futures):
+            pid = futures[future]
+            try:
+                out = future.result()
+            except Exception as err:  # the worker itself died (killed, out of memory)
+                out = PixelOutcome(pid, "failed", message=f"worker lost: {type(err).__name__}: "
+                                   f"{err}")
+                log.error("pixel %s: %s", pid, out.message)
+            outcomes[pid] = out
+            if on_outcome is not None:
+                on_outcome(out)
     result = [outcomes[p.pixel_id] for p in part]
     tally = {s: sum(1 for o in result if o.status == s) for s in ("done", "skipped", "busy",
                                                                   "failed", "not_retried")}

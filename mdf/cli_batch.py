@@ -38,19 +38,14 @@ def add_calibrate_arguments(cal: argparse.ArgumentParser) -> None:
     many.add_argument("--n-shards", type=int, default=None,
                       help="number of shards (default: SLURM_ARRAY_TASK_COUNT or the SGE range)")
     many.add_argument("--workers", type=int, default=None,
-                      help="pixels in parallel (default: threads: the cores, at least 2; "
-                           "process, dask: the task's cores / --threads)")
-    many.add_argument("--executor", default="threads",
-                      choices=["threads", "process", "dask", "mpi"],
-                      help="threads (default): pixels in threads of this process, all their "
-                           "chains on one pool of --threads threads (default: the task's "
-                           "cores); process: a pool of --workers processes, --threads each "
-                           "(default 1); dask: a dask cluster; mpi: MPI")
+                      help="pixels in parallel (default: the task's cores / --threads)")
+    many.add_argument("--executor", default="process", choices=["process", "dask", "mpi"],
+                      help="process pool on this node (default), a dask cluster, or MPI")
+    many.add_argument("--scheduler", default=None,
+                      help="dask scheduler address or scheduler file (default: a LocalCluster)")
     many.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
                       help="least seconds between a pixel's checkpoint writes (default 60; "
                            "0: after every block)")
-    many.add_argument("--scheduler", default=None,
-                      help="dask scheduler address or scheduler file (default: a LocalCluster)")
     many.add_argument("--select", default=None, metavar="IDS",
                       help="only these pixels of the list (of this shard): comma-separated "
                            "ids, or @FILE with one id per line")
@@ -95,7 +90,7 @@ def _ids(text: str) -> list[str]:
 
 def cmd_calibrate_many(args) -> int:
     from .batch import calibrate_many, resolve_shard
-    from .executors import SharedThreads, available_cores, dask_executor, mpi_executor, process_pool
+    from .executors import available_cores, dask_executor, mpi_executor, process_pool
     from .pixels import open_pixels
 
     if args.out_dir is None:
@@ -110,12 +105,8 @@ def cmd_calibrate_many(args) -> int:
     if select is not None:
         pixels.select(select)  # ids not in the list: PixelSetError naming them
         part = part.select(set(select) & set(part.ids()))
-    if args.executor == "threads":
-        threads = args.threads or available_cores()
-        workers = args.workers or max(2, threads)
-    else:
-        threads = args.threads or 1
-        workers = args.workers or max(1, available_cores() // threads)
+    threads = args.threads or 1
+    workers = args.workers or max(1, available_cores() // threads)
     bar = _bar(len(part))
     worker_level = logging.WARNING if bar is not None else log.getEffectiveLevel()
     failed = []
@@ -133,11 +124,9 @@ def cmd_calibrate_many(args) -> int:
                                              "sampler", "draws", "scaling", "warm_start", "edc",
                                              "block")
                if getattr(args, k) != defaults.get(k)}
-    layout = (f"{workers} at once, their chains on {threads} shared threads"
-              if args.executor == "threads" else
-              f"{workers} {args.executor} worker(s) x {threads} thread(s)")
-    log.info("%d pixels in %s; shard %d of %d: %d pixels, %s", len(pixels), args.pixels, shard,
-             n_shards, len(part), layout)
+    log.info("%d pixels in %s; shard %d of %d: %d pixels on %d %s worker(s) x %d thread(s)",
+             len(pixels), args.pixels, shard, n_shards, len(part), workers, args.executor,
+             threads)
 
     def run(executor):
         return calibrate_many(pixels, args.out_dir, args.model, seed=args.seed, executor=executor,
@@ -146,10 +135,7 @@ def cmd_calibrate_many(args) -> int:
                               checkpoint_every=args.checkpoint_every, **options)
 
     try:
-        if args.executor == "threads":
-            with SharedThreads(threads, workers) as ex:
-                run(ex)
-        elif args.executor == "dask":
+        if args.executor == "dask":
             with dask_executor(args.scheduler, workers, threads, worker_level) as ex:
                 run(ex)
         elif args.executor == "mpi":
@@ -160,10 +146,6 @@ def cmd_calibrate_many(args) -> int:
         else:
             with process_pool(workers, threads, worker_level) as ex:
                 run(ex)
-    except KeyboardInterrupt:
-        log.error("interrupted; the same command resumes the run (done pixels are skipped, "
-                  "interrupted ones continue from their checkpoints)")
-        return 130
     finally:
         if bar is not None:
             bar.close()

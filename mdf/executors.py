@@ -5,11 +5,8 @@ Any :class:`concurrent.futures.Executor` works; these helpers set the workers up
 :func:`mdf.batch.limit_threads`) and so that the workers' per-pixel and per-block log lines
 reach the batch log.
 
-- :class:`SharedThreads`: all cores of one machine or one array task, as threads of this
-  process; several pixels at once, and every pixel's chains on one shared pool of threads, so
-  no core idles while another pixel still runs (the default of ``dalec-mdf calibrate
-  --pixels``).
-- :func:`process_pool`: one pixel per process (``--executor process``).
+- :func:`process_pool`: all cores of one machine or one array task (the default of
+  ``dalec-mdf calibrate --pixels``).
 - :func:`dask_executor`: a ``dask.distributed`` cluster, local (``LocalCluster``) or remote
   (a scheduler address or scheduler file, e.g. one started by ``dask-jobqueue``'s
   ``SLURMCluster``). Needs the ``dask`` extra.
@@ -23,9 +20,7 @@ import logging
 import multiprocessing
 import os
 import sys
-import threading
-import time
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
 #: log line format of workers (the CLI's, so that batch logs read as one)
@@ -62,94 +57,6 @@ def worker_setup(threads: int = 1, log_level: int | None = None,
 def _parent_log_level() -> int | None:
     mdf_log = logging.getLogger("mdf")
     return mdf_log.getEffectiveLevel() if logging.getLogger().handlers else None
-
-
-class SharedThreads(Executor):
-    """Pixels in threads of this process, their chains on one shared pool of ``threads``.
-
-    A process pool runs one pixel per core, so when fewer pixels than cores are left (the
-    end of every task) cores idle. Here up to ``pixels`` pixels run at once, each in its own
-    thread, and every chain segment of every pixel (the numba kernels, which release the
-    GIL) goes to one pool of ``threads`` threads: while any pixel still runs, its chains keep
-    up to ``threads`` cores busy. The chains are the same as on any other executor (each
-    chain's arithmetic and random stream are its own).
-
-    Parameters
-    ----------
-    threads : int, optional
-        Threads the chains share (default :func:`available_cores`).
-    pixels : int, optional
-        Pixels calibrated at once (default ``threads``; at least 2 keeps the pool fed while
-        a pixel does its serial parts: start, convergence tests, writing its result).
-
-    Notes
-    -----
-    :func:`mdf.calibrate_many` recognises this executor and hands each pixel a *lane*
-    (:meth:`lane`) as its ``threads``: the lane's ``map`` runs the pixel's chains on the
-    shared pool and adds up the CPU time they take, so each pixel still reports its own CPU
-    seconds. A crash of the process (out of memory, a signal) stops every pixel in it; their
-    checkpoints resume them. :meth:`interrupt` (Ctrl-C in :func:`mdf.calibrate_many`) stops
-    the running pixels at their next block and leaves them interrupted, not failed.
-    """
-
-    def __init__(self, threads: int | None = None, pixels: int | None = None):
-        self.threads = int(threads or available_cores())
-        if self.threads < 1:
-            raise ValueError(f"threads must be >= 1, got {threads}")
-        self.pixels = int(pixels or max(2, self.threads))
-        self._chains = ThreadPoolExecutor(self.threads, thread_name_prefix="mdf-chain")
-        self._drivers = ThreadPoolExecutor(self.pixels, thread_name_prefix="mdf-pixel")
-        self._stop = threading.Event()
-
-    def submit(self, fn, /, *args, **kwargs):
-        return self._drivers.submit(fn, *args, **kwargs)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._drivers.shutdown(wait=wait, cancel_futures=cancel_futures)
-        self._chains.shutdown(wait=wait, cancel_futures=cancel_futures)
-
-    def interrupt(self) -> None:
-        """Stop: pixels not started are cancelled, running ones raise :class:`Interrupted` at
-        their next block (their claims are released; their checkpoints resume them)."""
-        self._stop.set()
-        self._drivers.shutdown(wait=False, cancel_futures=True)
-
-    def lane(self) -> _Lane:
-        """A pixel's handle on the shared chain pool (what its ``threads`` argument gets)."""
-        return _Lane(self._chains, self.threads, self._stop)
-
-
-class Interrupted(BaseException):
-    """A pixel stopped by :meth:`SharedThreads.interrupt` (a BaseException, like
-    KeyboardInterrupt, so that it is not recorded as the pixel's failure)."""
-
-
-class _Lane:
-    """One pixel's view of a :class:`SharedThreads` pool: ``map`` and the CPU time it used."""
-
-    def __init__(self, pool: ThreadPoolExecutor, threads: int, stop: threading.Event):
-        self._pool = pool
-        self.threads = threads
-        self.cpu_seconds = 0.0
-        self._lock = threading.Lock()
-        self._stop = stop
-
-    def check(self) -> None:
-        """Raise :class:`Interrupted` if the pool was interrupted."""
-        if self._stop.is_set():
-            raise Interrupted("interrupted")
-
-    def map(self, fn, iterable):
-        def timed(arg):
-            start = time.thread_time()
-            try:
-                return fn(arg)
-            finally:
-                spent = time.thread_time() - start
-                with self._lock:
-                    self.cpu_seconds += spent
-
-        return self._pool.map(timed, iterable)
 
 
 def process_pool(workers: int | None = None, threads: int = 1,
@@ -244,5 +151,4 @@ def mpi_executor():
     return MPIPoolExecutor()
 
 
-__all__ = ["Interrupted", "SharedThreads", "available_cores", "dask_executor", "mpi_executor",
-           "process_pool", "worker_setup"]
+__all__ = ["available_cores", "dask_executor", "mpi_executor", "process_pool", "worker_setup"]

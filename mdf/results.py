@@ -8,7 +8,6 @@ readable with ``xarray.open_datatree`` and ``arviz.from_netcdf``.
 
 from __future__ import annotations
 
-import threading
 import warnings
 from dataclasses import dataclass, field
 
@@ -313,10 +312,6 @@ def _summary_dataset(result, summ) -> xr.Dataset:
     )
 
 
-#: one parallel ensemble kernel at a time per process (pixels may run in threads)
-_ENSEMBLE_LOCK = threading.Lock()
-
-
 def posterior_ensemble(problem, pars: np.ndarray, n_draws: int, threads: int = 1) -> xr.Dataset:
     """Run ``n_draws`` kept draws forward (evenly thinned per chain): (chain, draw, time).
 
@@ -329,9 +324,7 @@ def posterior_ensemble(problem, pars: np.ndarray, n_draws: int, threads: int = 1
     n_draws : int
         Total members wanted; ``n_draws // chain`` per chain (at least 1, at most all kept).
     threads : int, default 1
-        Numba threads for the ensemble kernel (one for a shared lane, whose pool is busy with
-        other pixels' chains). Kernels run one at a time in a process (numba's default
-        threading layer does not take parallel kernels launched from two threads at once).
+        Numba threads for the ensemble kernel.
 
     Returns
     -------
@@ -349,10 +342,8 @@ def posterior_ensemble(problem, pars: np.ndarray, n_draws: int, threads: int = 1
     pick = np.linspace(0, kept - 1, per_chain).round().astype(int)
     sel = np.ascontiguousarray(pars[:, pick, :].reshape(-1, d))
     pools, fluxes = allocate(model, sel.shape[0], problem.n_steps)
-    n_threads = threads if isinstance(threads, (int, np.integer)) else 1
-    with _ENSEMBLE_LOCK:
-        numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
-        model.ensemble_kernel(problem.forcing, problem.site, sel, pools, fluxes)
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    model.ensemble_kernel(problem.forcing, problem.site, sel, pools, fluxes)
     ds = to_dataset(model, problem.pixel["time"].values, problem.site[0], sel, pools, fluxes)
     ds = ds.drop_vars("parameters").drop_vars("parameter")
     # allocation fractions of NPP and mean residence times per pool, per member

@@ -5,10 +5,6 @@ stream) in numpy arrays, so the calibrator can report progress, adapt, checkpoin
 between blocks, and a resumed run is bit-identical to an uninterrupted one. Chains run in
 parallel threads (the numba kernels release the GIL); each chain's arithmetic and random stream
 are its own, so results do not depend on the number of threads.
-
-Wherever a ``threads`` argument is taken it is either a number of threads or an object with a
-``map(fn, iterable)`` method that runs the chains somewhere else: a lane of a thread pool shared
-by several pixels (:class:`mdf.executors.SharedThreads`).
 """
 
 from __future__ import annotations
@@ -59,11 +55,8 @@ class Sampler:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
 
-def map_chains(fn, n_chains: int, threads):
-    """Run ``fn(c)`` for every chain, on ``threads`` threads (or a shared lane's ``map``);
-    results in chain order."""
-    if hasattr(threads, "map"):
-        return list(threads.map(fn, range(n_chains)))
+def map_chains(fn, n_chains: int, threads: int):
+    """Run ``fn(c)`` for every chain, on ``threads`` threads; results in chain order."""
     if threads <= 1 or n_chains == 1:
         return [fn(c) for c in range(n_chains)]
     with ThreadPoolExecutor(max_workers=min(threads, n_chains)) as pool:

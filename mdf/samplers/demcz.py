@@ -331,14 +331,7 @@ class DEMCz(Sampler):
         scratches = [problem.scratch() for _ in range(c)]
         works = [np.empty((2, d)) for _ in range(c)]
         done = 0
-        pool = None
-        if hasattr(threads, "map"):  # a lane of a pool shared with other pixels
-            run_all = threads.map
-        elif threads > 1 and c > 1:
-            pool = ThreadPoolExecutor(max_workers=min(threads, c))
-            run_all = pool.map
-        else:
-            run_all = None
+        pool = ThreadPoolExecutor(max_workers=min(threads, c)) if threads > 1 and c > 1 else None
         try:
             while done < n_iter:
                 since = int(state["counts"][0, _ITER_TOTAL]) % self.sync
@@ -352,11 +345,11 @@ class DEMCz(Sampler):
                           state["pending"][k], n, thin, done, adapt, append, *args,
                           problem.ctx, scratches[k], out_x[k], out_lp[k], works[k])
 
-                if run_all is None:
+                if pool is None:
                     for k in range(c):
                         one(k)
                 else:
-                    list(run_all(one, range(c)))
+                    list(pool.map(one, range(c)))
                 done += n
                 if append and int(state["counts"][0, _ITER_TOTAL]) % self.sync == 0:
                     self._merge(state)

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +12,6 @@ import xarray as xr
 import drivers
 import mdf
 from mdf.cli import main
-from mdf.executors import SharedThreads
 from mdf.merge import CLASS_FLAGS, STATUS_FLAGS, merge
 from mdf.pixels import open_pixels
 from mdf.runfolder import RunFolder
@@ -67,53 +61,6 @@ def test_every_pixel_done_once_and_a_rerun_skips_them(run, sites):
     single = mdf.calibrate(pixel, "400", seed=mdf.pixel_seed(3, "hyy_2"), threads=2, **TINY)
     with xr.open_dataset(folder.result_path("hyy_2"), group="posterior") as post:
         np.testing.assert_array_equal(post["theta"].values, single.parameters[:, :, 9])
-
-
-def test_shared_threads_give_the_serial_results_and_each_pixel_its_own_warnings(run, sites,
-                                                                                tmp_path):
-    path, serial = run
-    with warnings.catch_warnings(record=True) as leaked:
-        warnings.simplefilter("always")
-        with SharedThreads(2, pixels=3) as ex:  # all three pixels at once on two threads
-            shared = mdf.calibrate_many(sites, tmp_path / "shared", "400", seed=3,
-                                        executor=ex, **TINY)
-    assert [o.status for o in shared] == ["done"] * 3
-    for a, b in zip(serial, shared, strict=True):
-        # byte-identical result files: same chains, same ensemble
-        assert (path / "results" / f"{a.pixel_id}.nc").read_bytes() == (
-            tmp_path / "shared" / "results" / f"{b.pixel_id}.nc").read_bytes()
-        # each pixel's CPU time is its own chains' (not the process's), and its warnings too
-        assert 0 < b.cpu_seconds < sum(o.cpu_seconds for o in shared)
-        assert f"{b.pixel_id}: not converged" in b.message
-        assert not [p for p in sites.ids() if p != b.pixel_id and f"{p}:" in b.message]
-    assert not [w for w in leaked if issubclass(w.category, mdf.ConvergenceWarning)]
-
-
-def test_ctrl_c_stops_the_threads_executor_and_leaves_pixels_interrupted(tmp_path, sites):
-    folder = Path(sites[0].source).parent
-    cmd = [sys.executable, "-m", "mdf.cli", "calibrate", "--pixels", str(folder), "--out-dir",
-           str(tmp_path / "run"), "--model", "400", "--chains", "2", "--burn-in", "1000",
-           "--iterations", "2000000", "--thin", "1000", "--block", "2000", "--no-warm-start",
-           "--no-edc", "--checkpoint-every", "0", "--threads", "2", "--workers", "2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            cwd=Path(__file__).resolve().parents[2])
-    lines = []
-    for line in proc.stdout:  # both pixels sampling (a checkpoint of each is on disk)
-        lines.append(line)
-        if len({w for text in lines if " sampling " in text for w in text.split()[3:4]}) == 2:
-            break
-    t = time.perf_counter()
-    proc.send_signal(signal.SIGINT)
-    lines += proc.stdout.readlines()
-    proc.wait(timeout=60)
-    waited = time.perf_counter() - t
-    assert proc.returncode == 130, "".join(lines[-20:])
-    assert waited < 30  # a pixel stops at its next block (2000 iterations), not at its end
-    assert "the same command resumes the run" in lines[-1]
-    states = RunFolder(tmp_path / "run").states()
-    assert sorted(states.values()) == ["interrupted", "interrupted", "pending"], states
-    assert not list((tmp_path / "run" / "running").iterdir())  # claims released
-    assert not list((tmp_path / "run" / "failed").iterdir())
 
 
 def test_select_calibrates_only_those_pixels_of_the_run(tmp_path, sites):
