@@ -326,6 +326,44 @@ def run_settings(model, seed: int, options: dict) -> dict:
             "pixel_seed": "SeedSequence([seed, blake2b-64(pixel_id)]) >> 1"}
 
 
+def task_pixels(pixels: PixelSet, shard: int | None = None, n_shards: int | None = None,
+                select=None) -> PixelSet:
+    """The pixels one call of :func:`calibrate_many` is given: shard ``shard`` of
+    ``n_shards`` (the whole list if neither is given), then only the ids in ``select``.
+
+    Parameters
+    ----------
+    pixels : PixelSet
+        The run's whole pixel list.
+    shard, n_shards : int, optional
+        This task's shard (0-based) and the number of shards (:meth:`PixelSet.shard`).
+    select : iterable of str, optional
+        Pixel ids to keep (of the shard).
+
+    Returns
+    -------
+    PixelSet
+        The pixels, in list order.
+
+    Raises
+    ------
+    ValueError
+        ``select`` names ids that are not in the list.
+    """
+    if shard is not None or n_shards is not None:
+        part = pixels.shard(0 if shard is None else shard, 1 if n_shards is None else n_shards)
+    else:
+        part = pixels
+    if select is not None:
+        want = set(select)
+        unknown = sorted(want - set(pixels.ids()))
+        if unknown:
+            raise ValueError(f"select: {len(unknown)} id(s) not in the pixel list, e.g. "
+                             f"{unknown[:5]}")
+        part = part.select(want & set(part.ids()))
+    return part
+
+
 def calibrate_many(
     pixels,
     run_dir,
@@ -397,18 +435,8 @@ def calibrate_many(
     elif not isinstance(pixels, PixelSet):
         pixels = PixelSet(pixels)
     settings = run_settings(model, seed, options)
+    part = task_pixels(pixels, shard, n_shards, select)
     folder = RunFolder.prepare(run_dir, pixels, settings)
-    if shard is not None or n_shards is not None:
-        part = pixels.shard(0 if shard is None else shard, 1 if n_shards is None else n_shards)
-    else:
-        part = pixels
-    if select is not None:
-        want = set(select)
-        unknown = sorted(want - set(pixels.ids()))
-        if unknown:
-            raise ValueError(f"select: {len(unknown)} id(s) not in the pixel list, e.g. "
-                             f"{unknown[:5]}")
-        part = part.select(want & set(part.ids()))
     states = folder.states(part.ids(), stale_after)
     wanted = {"pending", "interrupted"} | ({"failed"} if retry_failed else set())
     todo = [p for p in part if states[p.pixel_id] in wanted]
@@ -467,4 +495,5 @@ __all__ = [
     "resolve_shard",
     "run_pixel",
     "shard_from_environment",
+    "task_pixels",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 log = logging.getLogger("mdf")
 
@@ -83,13 +84,13 @@ def _bar(total: int):
 def _ids(text: str) -> list[str]:
     """Pixel ids from ``a,b,c`` or ``@file`` (one per line; blank lines and # comments out)."""
     if text.startswith("@"):
-        lines = open(text[1:], encoding="utf-8").read().splitlines()
+        lines = Path(text[1:]).read_text(encoding="utf-8").splitlines()
         return [s.split("#")[0].strip() for s in lines if s.split("#")[0].strip()]
     return [s.strip() for s in text.split(",") if s.strip()]
 
 
 def cmd_calibrate_many(args) -> int:
-    from .batch import calibrate_many, resolve_shard
+    from .batch import calibrate_many, resolve_shard, task_pixels
     from .executors import available_cores, dask_executor, mpi_executor, process_pool
     from .pixels import open_pixels
 
@@ -100,11 +101,8 @@ def cmd_calibrate_many(args) -> int:
                          "--out-dir (many), not both")
     pixels = open_pixels(args.pixels, land_mask=args.land_mask, sites=args.sites)
     shard, n_shards = resolve_shard(args.shard, args.n_shards)
-    part = pixels.shard(shard, n_shards)
     select = _ids(args.select) if args.select else None
-    if select is not None:
-        pixels.select(select)  # ids not in the list: PixelSetError naming them
-        part = part.select(set(select) & set(part.ids()))
+    part = task_pixels(pixels, shard, n_shards, select)
     threads = args.threads or 1
     workers = args.workers or max(1, available_cores() // threads)
     bar = _bar(len(part))
