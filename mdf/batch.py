@@ -160,6 +160,9 @@ class PixelOutcome:
         :meth:`CalibrationResult.summary` of a done pixel.
     message : str
         The error of a failed pixel; warnings of a done one.
+    max_threads : int
+        Most threads its chains ran on in one block: more than the run's ``threads`` when a
+        process pool lent it the cores of workers left without pixels (:func:`lend_cores`).
     """
 
     pixel_id: str
@@ -169,9 +172,40 @@ class PixelOutcome:
     resumed: bool = False
     summary: dict = field(default_factory=dict)
     message: str = ""
+    max_threads: int = 0
 
 
 _THREADS_LIMITED: int | None = None
+#: in a pool worker, set by :func:`lend_cores`: (pixels busy in the pool, the pool's cores)
+_POOL_CORES: tuple | None = None
+
+
+def lend_cores(busy, cores: int) -> None:
+    """Let this pool worker's pixels use the cores of workers that have run out of pixels.
+
+    ``busy`` is a ``multiprocessing.Value`` shared by the pool's workers that counts the
+    pixels being calibrated, ``cores`` the cores of the whole pool. Before every block a pixel
+    then runs its chains on ``max(threads, cores // busy)`` threads (at most one per chain):
+    while the pool is full nothing changes, and at the end of a run, when the last pixels
+    run alone, they take over the idle cores instead of leaving them idle until they finish.
+    The chains do not depend on the thread count (:mod:`mdf.samplers.demcz`), so the results
+    are the same.
+    """
+    global _POOL_CORES
+    _POOL_CORES = (busy, max(1, int(cores)))
+
+
+class _LentThreads:
+    """``threads`` for :func:`mdf.calibrate`: asked before every block; records the most."""
+
+    def __init__(self, threads: int, busy, cores: int):
+        self.threads, self.busy, self.cores = threads, busy, cores
+        self.most = threads
+
+    def __call__(self) -> int:
+        now = max(self.threads, self.cores // max(1, self.busy.value))
+        self.most = max(self.most, now)
+        return now
 
 
 def limit_threads(threads: int) -> None:
@@ -239,6 +273,11 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
     start, cpu_start = time.perf_counter(), time.process_time()
     checkpoint = folder.checkpoint_path(pid)
     resumed = checkpoint.exists()
+    lent = None
+    if _POOL_CORES is not None and threads:
+        lent = _LentThreads(threads, *_POOL_CORES)
+        with lent.busy.get_lock():
+            lent.busy.value += 1
     try:
         if folder.result_path(pid).exists():  # finished by another process since we looked
             return PixelOutcome(pid, "skipped")
@@ -251,7 +290,7 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
             warnings.simplefilter("always")
             result = calibrate(
                 pixel, model.name, seed=pixel_seed(config["seed"], pid), checkpoint=checkpoint,
-                threads=threads, progress=lambda *_: folder.heartbeat(pid),
+                threads=lent or threads, progress=lambda *_: folder.heartbeat(pid),
                 checkpoint_every=config.get("checkpoint_every", 60.0),
                 **config.get("calibrate", {}),
             )
@@ -267,7 +306,8 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
             np.round(np.asarray(result.acceptance, dtype=float), 3).tolist(),
         )
         return PixelOutcome(pid, "done", seconds, cpu, resumed, summary,
-                            "; ".join(str(w.message) for w in caught))
+                            "; ".join(str(w.message) for w in caught),
+                            lent.most if lent else threads or 0)
     except Exception as err:
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         folder.mark_failed(pid, f"{type(err).__name__}: {err}\n\n{traceback.format_exc()}")
@@ -275,6 +315,9 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
         return PixelOutcome(pid, "failed", seconds, cpu, resumed,
                             message=f"{type(err).__name__}: {err}")
     finally:
+        if lent is not None:
+            with lent.busy.get_lock():
+                lent.busy.value -= 1
         folder.release(pid)
 
 

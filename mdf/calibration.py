@@ -319,8 +319,10 @@ def calibrate(
         Least wall-clock seconds between checkpoint writes (default 60; 0: after every
         block). A write costs about as much as a few thousand iterations (the archive is up
         to 26 MB); the chains do not depend on when they are written.
-    threads : int, optional
-        Threads for the chains (default: all cores). Results do not depend on it.
+    threads : int or callable, optional
+        Threads for the chains (default: all cores). Results do not depend on it. A callable
+        returning an int is asked again before every block (a process pool of
+        :func:`mdf.executors.process_pool` lends a pixel its idle workers' cores this way).
     draws : int
         Posterior draws run forward for the flux and pool ensemble.
     scaling : {'none', 'n', 'sqrt_n', 'log_n'}
@@ -371,7 +373,8 @@ def calibrate(
         kwargs = {"scaling": None if scaling == "none" else scaling,
                   **dict(preset_options or {})}
         return _calibrate_preset(preset, pixel, model, sampler, checkpoint, chains=chains,
-                                 iterations=iterations, seed=seed, threads=threads, draws=draws,
+                                 iterations=iterations, seed=seed,
+                                 threads=_threads_now(threads) if threads else None, draws=draws,
                                  edc=edc, eqf=eqf, options=options, progress=progress,
                                  **kwargs)
     problem = Problem(pixel, model, options=options, scaling=scaling, edc=edc, eqf=eqf)
@@ -385,7 +388,8 @@ def calibrate(
         scaling=scaling, edc=bool(edc), until_converged=bool(until_converged),
         target_rhat=float(target_rhat), target_ess=float(target_ess),
     )
-    threads = threads or os.cpu_count() or 1
+    if not callable(threads):
+        threads = threads or os.cpu_count() or 1
     run = Run(problem, settings, samp)
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None:
@@ -394,11 +398,11 @@ def calibrate(
         run.load(path)
         log.info("resumed %s: burn-in %d, sampling %d", path, run.done_burn, run.done_sample)
     else:
-        _initialise(run, threads)
+        _initialise(run, _threads_now(threads))
         if path is not None:
             run.save(path)
     _advance(run, threads, path, progress, checkpoint_every)
-    result = CalibrationResult.from_run(run, n_draws=draws, threads=threads)
+    result = CalibrationResult.from_run(run, n_draws=draws, threads=_threads_now(threads))
     result.check_convergence(target_rhat, target_ess)
     return result
 
@@ -418,6 +422,11 @@ def _remove_stale_temporaries(path: Path) -> None:
     """Temporary files left by a killed writer (never the checkpoint itself)."""
     for stale in path.parent.glob(f".{path.name}.tmp*"):
         stale.unlink(missing_ok=True)
+
+
+def _threads_now(threads) -> int:
+    """``threads`` itself, or what a callable ``threads`` says now (at least 1)."""
+    return max(1, int(threads() if callable(threads) else threads))
 
 
 def _initialise(run: Run, threads: int) -> None:
@@ -441,9 +450,10 @@ def _initialise(run: Run, threads: int) -> None:
         run.sampler.set_covariance(run.state, covs)
 
 
-def _advance(run: Run, threads: int, path: Path | None, progress, every: float = 0.0) -> None:
+def _advance(run: Run, threads, path: Path | None, progress, every: float = 0.0) -> None:
     """Run the remaining burn-in and sampling blocks; checkpoint after a block when ``every``
-    seconds have passed since the last write (0: after every block)."""
+    seconds have passed since the last write (0: after every block). ``threads``: an int, or
+    a callable asked before every block."""
     s = run.settings
     samp = run.sampler
     last = time.monotonic()
@@ -456,7 +466,7 @@ def _advance(run: Run, threads: int, path: Path | None, progress, every: float =
     while run.done_burn < s.burn_in:
         # windowed adaptation: block lengths double from 2000 up to ``block``
         n = min(_window_length(run.done_burn, s.block), s.burn_in - run.done_burn)
-        samp.run_block(run.problem, run.state, n, max(n, 1), True, threads)
+        samp.run_block(run.problem, run.state, n, max(n, 1), True, _threads_now(threads))
         run.done_burn += n
         samp.end_window(run.state, final=run.done_burn >= s.burn_in)
         if run.done_burn <= 0.75 * s.burn_in:  # the last quarter adapts undisturbed
@@ -465,7 +475,7 @@ def _advance(run: Run, threads: int, path: Path | None, progress, every: float =
         save()
     while run.done_sample < s.iterations and not run.stopped:
         n = min(max(s.thin, s.block - s.block % s.thin), s.iterations - run.done_sample)
-        x, lp = samp.run_block(run.problem, run.state, n, s.thin, False, threads)
+        x, lp = samp.run_block(run.problem, run.state, n, s.thin, False, _threads_now(threads))
         if run.draws.shape[1] == 0:  # first block fixes the chain count (emcee: walkers)
             run.draws, run.lp = x, lp
         else:

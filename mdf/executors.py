@@ -40,11 +40,15 @@ def available_cores() -> int:
 
 
 def worker_setup(threads: int = 1, log_level: int | None = None,
-                 log_format: str = LOG_FORMAT) -> None:
-    """Prepare a worker process: thread limits, and a stderr log handler at ``log_level``."""
-    from .batch import limit_threads
+                 log_format: str = LOG_FORMAT, busy=None, cores: int = 0) -> None:
+    """Prepare a worker process: thread limits, a stderr log handler at ``log_level``, and,
+    given the pool's shared ``busy`` counter and ``cores``, the lending of idle workers' cores
+    (:func:`mdf.batch.lend_cores`)."""
+    from .batch import lend_cores, limit_threads
 
     limit_threads(threads)
+    if busy is not None:
+        lend_cores(busy, cores)
     if log_level is not None:
         root = logging.getLogger()
         if not root.handlers:
@@ -60,7 +64,7 @@ def _parent_log_level() -> int | None:
 
 
 def process_pool(workers: int | None = None, threads: int = 1,
-                 log_level: int | None = None) -> ProcessPoolExecutor:
+                 log_level: int | None = None, lend_idle: bool = True) -> ProcessPoolExecutor:
     """A pool of ``workers`` fresh Python processes (spawned, not forked), each on ``threads``.
 
     Parameters
@@ -72,6 +76,11 @@ def process_pool(workers: int | None = None, threads: int = 1,
     log_level : int, optional
         Level of the workers' stderr log handler; default: this process's level for the
         ``mdf`` logger if logging is configured, else no handler.
+    lend_idle : bool
+        When workers run out of pixels, the pixels still running take over their cores
+        (``workers x threads // running`` threads each, re-read before every block;
+        :func:`mdf.batch.lend_cores`). The results do not change; the tail of a run, where
+        the last pixels would otherwise run alone, shortens.
 
     Notes
     -----
@@ -81,9 +90,11 @@ def process_pool(workers: int | None = None, threads: int = 1,
     """
     workers = workers or max(1, available_cores() // max(1, threads))
     level = _parent_log_level() if log_level is None else log_level
+    context = multiprocessing.get_context("spawn")
+    busy = context.Value("i", 0) if lend_idle else None
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-        initializer=worker_setup, initargs=(threads, level),
+        max_workers=workers, mp_context=context, initializer=worker_setup,
+        initargs=(threads, level, LOG_FORMAT, busy, workers * max(1, threads)),
     )
 
 

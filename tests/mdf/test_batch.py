@@ -63,6 +63,27 @@ def test_every_pixel_done_once_and_a_rerun_skips_them(run, sites):
         np.testing.assert_array_equal(post["theta"].values, single.parameters[:, :, 9])
 
 
+def test_pool_lends_idle_cores_to_the_running_pixel_with_the_same_chains(run, sites, tmp_path):
+    from mdf.executors import process_pool
+
+    serial, _ = run
+    # one pixel on a 2-worker pool: the idle worker's core goes to it; without lending it
+    # keeps its one thread
+    got = {}
+    for lend in (True, False):
+        with process_pool(2, threads=1, lend_idle=lend) as ex:
+            out = mdf.calibrate_many(sites, tmp_path / str(lend), "400", seed=3, executor=ex,
+                                     select=["hyy_2"], **TINY)
+        got[lend] = out[0]
+        with xr.open_dataset(RunFolder(tmp_path / str(lend)).result_path("hyy_2"),
+                             group="posterior") as post, \
+                xr.open_dataset(RunFolder(serial).result_path("hyy_2"),
+                                group="posterior") as ref:
+            assert post.identical(ref)
+    assert got[True].status == got[False].status == "done"
+    assert (got[True].max_threads, got[False].max_threads) == (2, 1)
+
+
 def test_select_calibrates_only_those_pixels_of_the_run(tmp_path, sites):
     from mdf.cli_batch import _ids
 
