@@ -190,6 +190,14 @@ def lend_cores(busy, cores: int) -> None:
     run alone, they take over the idle cores instead of leaving them idle until they finish.
     The chains do not depend on the thread count (:mod:`mdf.samplers.demcz`), so the results
     are the same.
+
+    Parameters
+    ----------
+    busy : multiprocessing.Value
+        Integer counter shared by the pool's workers (:func:`mdf.executors.process_pool`
+        makes it): pixels being calibrated in the pool now.
+    cores : int
+        Cores of the whole pool (workers x threads).
     """
     global _POOL_CORES
     _POOL_CORES = (busy, max(1, int(cores)))
