@@ -161,8 +161,9 @@ class PixelOutcome:
     message : str
         The error of a failed pixel; warnings of a done one.
     max_threads : int
-        Most threads its chains ran on in one block: more than the run's ``threads`` when a
-        process pool lent it the cores of workers left without pixels (:func:`lend_cores`).
+        Most threads its chains ran on in one block (0 if it did not run): more than the
+        run's ``threads`` when a process pool lent it the cores of workers left without
+        pixels (:func:`lend_cores`).
     """
 
     pixel_id: str
@@ -315,7 +316,7 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
         )
         return PixelOutcome(pid, "done", seconds, cpu, resumed, summary,
                             "; ".join(str(w.message) for w in caught),
-                            lent.most if lent else threads or 0)
+                            lent.most if lent else threads or os.cpu_count() or 1)
     except Exception as err:
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         folder.mark_failed(pid, f"{type(err).__name__}: {err}\n\n{traceback.format_exc()}")
