@@ -56,6 +56,8 @@ def test_every_pixel_done_once_and_a_rerun_skips_them(run, sites):
     assert not list((path / "checkpoints").iterdir()) and not list((path / "running").iterdir())
     again = mdf.calibrate_many(sites, path, "400", seed=3, threads=1, **TINY)
     assert [o.status for o in again] == ["skipped"] * 3
+    assert [o.max_threads for o in outcomes] == [1] * 3
+    assert [o.max_threads for o in again] == [0] * 3
     # a pixel's chains are those of mdf.calibrate with its own seed
     pixel = sites[1].read()
     single = mdf.calibrate(pixel, "400", seed=mdf.pixel_seed(3, "hyy_2"), threads=2, **TINY)
