@@ -388,8 +388,7 @@ def calibrate(
         scaling=scaling, edc=bool(edc), until_converged=bool(until_converged),
         target_rhat=float(target_rhat), target_ess=float(target_ess),
     )
-    if not callable(threads):
-        threads = threads or os.cpu_count() or 1
+    threads = threads or os.cpu_count() or 1  # a callable is kept as it is
     run = Run(problem, settings, samp)
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None:
