@@ -73,12 +73,9 @@ def _differing(run_a: Path, run_b: Path, ids) -> list[str]:
         if not (a.exists() and b.exists()):
             out.append(f"{pid} (missing)")
             continue
-        bad = []
-        for group in ("posterior", "sample_stats", "posterior_predictive", "diagnostics",
-                      "summary"):
-            with xr.open_dataset(a, group=group) as x, xr.open_dataset(b, group=group) as y:
-                if not x.identical(y):
-                    bad.append(group)
+        with xr.open_datatree(a) as x, xr.open_datatree(b) as y:
+            bad = sorted(set(x.children) ^ set(y.children))
+            bad += [g for g in x.children if g in y.children and not x[g].identical(y[g])]
         if bad:
             out.append(f"{pid} ({', '.join(bad)})")
     return out
