@@ -82,7 +82,7 @@ def acm_forcing(tmin, tmax, doy, latitude):
     return gc, exp_over_gc, dayl_factor
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _acm_gpp(lai, ceff, co2, swrad, gc, exp_over_gc, dayl_factor):
     """ACM GPP for one step [g m-2 d-1] from the per-step and per-pixel terms."""
     qq = 4.22273 - 208.868  # a2 - a3
@@ -95,7 +95,7 @@ def _acm_gpp(lai, ceff, co2, swrad, gc, exp_over_gc, dayl_factor):
     return e0 * swrad * pd / (e0 * swrad + pd) * dayl_factor
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _offset(lifespan, width):
     """Phase offset of the CDEA phenology pulse: a fit to the root of t = f exp(-t^2)."""
     lf = math.log(lifespan - 1.0)
@@ -112,7 +112,7 @@ def _offset(lifespan, width):
     return os * width
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _pulse_constants(lifespan, period, peak):
     """Constants of a CDEA pulse (Bloom & Williams 2015; MODELS.md §3.4).
 
@@ -135,7 +135,7 @@ def phase_forcing(time):
     return np.sin(phase), np.cos(phase)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _pulse(sin_t, cos_t, amp, sf_over_w, cos_c, sin_c):
     """Phenology factor Φ(t) = amp · exp(-[sin(t/sf + c) · sf/w]^2) [d-1].
 
@@ -147,7 +147,7 @@ def _pulse(sin_t, cos_t, amp, sf_over_w, cos_c, sin_c):
     return amp * math.exp(-(s * s))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _loss(k, deltat):
     """Mean daily rate of a daily fractional loss k compounded over deltat days.
 

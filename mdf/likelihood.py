@@ -454,7 +454,7 @@ def _add_constraint(b, name, con, pixel, model):
 # ------------------------------------------------------------------------- numba side
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _op_value(o, n, pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_par):
     """Model equivalent of operator ``o`` at step ``n``."""
     kind = op_kind[o]
@@ -474,14 +474,14 @@ def _op_value(o, n, pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_p
     return acc
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _residual(m, o, s, err, th):
     if err == 1:
         return math.log(max(m, th) / max(o, th)) / math.log(s)
     return (m - o) / s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _log_likelihood(pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_par,
                     t_int, t_flt, pt_ptr, pt_idx, pt_op, pt_obs, pt_lobs, pt_isig, pt_grp,
                     g_ptr, g_sig, pp_ptr, pp_idx, pp_flt, series, terms):

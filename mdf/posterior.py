@@ -42,7 +42,7 @@ def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation,
     Built once per process and model: numba closures over the kernel, hooks and terms.
     """
 
-    @njit(nogil=True)
+    @njit(nogil=True, error_model="numpy")
     def to_pars(x, lo, span, islog, pars):
         for i in range(x.shape[0]):
             if not (0.0 <= x[i] <= 1.0):
@@ -53,7 +53,7 @@ def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation,
                 pars[i] = lo[i] + x[i] * span[i]
         return True
 
-    @njit(nogil=True)
+    @njit(nogil=True, error_model="numpy")
     def likelihood(pars, pools, fluxes, lik, extra_data, series, terms):
         total = _log_likelihood(pars, pools, fluxes, *lik, series, terms)
         # the family's terms follow the stream/constraint terms and the parameter priors
@@ -63,7 +63,7 @@ def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation,
             return -math.inf
         return total
 
-    @njit(nogil=True)
+    @njit(nogil=True, error_model="numpy")
     def log_posterior(x, ctx, scratch):
         lo, span, islog, forcing, site, edc_data, use_edc, lik, extra_data = ctx
         pars, pools, fluxes, series, terms, flags = scratch
@@ -76,7 +76,7 @@ def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation,
             return -math.inf
         return likelihood(pars, pools, fluxes, lik, extra_data, series, terms)
 
-    @njit(nogil=True)
+    @njit(nogil=True, error_model="numpy")
     def edc_score(x, ctx, scratch):
         """CARDAMOM's start-search objective: -5 per failed EDC, -5 more if log P is not
         finite (``EDC_DALEC_MLF``); 0 means an EDC-consistent, finite starting point."""
@@ -100,7 +100,7 @@ def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation,
                 score -= 5.0
         return score
 
-    @njit(nogil=True)
+    @njit(nogil=True, error_model="numpy")
     def edc_guided(x, ctx, scratch):
         """:func:`edc_score` minus ``weight`` times the hooks' graded distance from passing
         while an EDC fails, so a search has a slope between failure counts; 0 exactly where
@@ -243,12 +243,12 @@ def _eqf_from_pixel(pixel) -> float:
     return float(pixel.attrs.get("edc_eqf", 2.0))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _no_edc_pre(pars, data, flags, diag):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _no_edc_post(pars, pools, fluxes, data, flags, diag):
     return True
 

@@ -12,7 +12,7 @@ from numba import njit
 from .._kernels import _loss
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def carbon_step(n, gpp, tau, phi_f, phi_l, dt, k_wood, k_root, pars,
                 lab, fol, roo, woo, lit, som, fluxes):
     """Allocation, turnover and decomposition of step ``n``, then the Euler update.
@@ -59,7 +59,7 @@ def carbon_step(n, gpp, tau, phi_f, phi_l, dt, k_wood, k_root, pars,
     )
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def fire_step(n, burned, dt, cf_lab, cf_fol, cf_roo, cf_woo, cf_lit, cf_som, keep,
               kill_litter, lab, fol, roo, woo, lit, som, fluxes):
     """Fire on the end-of-step pools (operator split): combustion and fire mortality.

@@ -143,7 +143,7 @@ def prepare(drivers, latitude, options=None):
     return forcing, np.array([deltat])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _run(forcing, site, pars, pools, fluxes):
     """One DALEC 400 run into preallocated ``pools (6, N+1)`` and ``fluxes (28, N)``."""
     n_steps = forcing.shape[1]
@@ -188,7 +188,7 @@ def _run(forcing, site, pars, pools, fluxes):
         pools[5, n + 1] = som
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _run_ensemble(forcing, site, pars, pools, fluxes):
     """:func:`_run` over ``pars (S, 23)`` into ``pools (S, 6, N+1)``, ``fluxes (S, 28, N)``."""
     for s in prange(pars.shape[0]):

@@ -130,7 +130,7 @@ def prepare(drivers, latitude, options=None):
     return forcing, np.array([site[0], t_mean, p_mean])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _run(forcing, site, pars, pools, fluxes):
     """One DALEC 809/811 run into ``pools (7, N+1)`` and ``fluxes (30, N)``."""
     n_steps = forcing.shape[1]
@@ -191,7 +191,7 @@ def _run(forcing, site, pars, pools, fluxes):
         fluxes[29, n] = runoff
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _run_ensemble(forcing, site, pars, pools, fluxes):
     """:func:`_run` over ``pars (S, 33)`` into ``pools (S, 7, N+1)``, ``fluxes (S, 30, N)``."""
     for s in prange(pars.shape[0]):

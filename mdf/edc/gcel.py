@@ -116,12 +116,12 @@ EDC_NAMES_D4 = {
 # ---------------------------------------------------------------------------------- helpers
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _fail(flags, k):
     flags[k - 1] = 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _pre(pars, meantemp, cf_fol, flags, diag):
     """EDCs 1-8 (``assess_EDC1``); ``cf_fol`` is the 0-based index of the foliar combustion
     completeness, followed by wood/root, soil and litter."""
@@ -154,7 +154,7 @@ def _pre(pars, meantemp, cf_fol, flags, diag):
     return ok
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _window_totals(fluxes, dt, lo, hi, out):
     """``out[k] = Σ_{n=lo}^{hi-1} flux_k(n)·Δt_n`` for every slot, in step order."""
     out[:] = 0.0
@@ -164,7 +164,7 @@ def _window_totals(fluxes, dt, lo, hi, out):
             out[k] += fluxes[k, n] * dt[n]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _layer1_transpiration(fluxes, dt, lo, hi):
     """DALEC.4: transpiration drawn from root layer 1, ``Σ T·f_1·Δt`` (flux 41 x flux 48)."""
     s = 0.0
@@ -173,7 +173,7 @@ def _layer1_transpiration(fluxes, dt, lo, hi):
     return s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _budget_c1(ft, pool):
     """(in, out) of C1 carbon pool 0-5 from 0-based slot totals (Fortran flux k = slot k-1)."""
     if pool == 0:
@@ -189,7 +189,7 @@ def _budget_c1(ft, pool):
     return ft[10] + ft[14] + ft[26] + ft[27], ft[13] + ft[22] + ft[34]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _budget_d4(ft, pool, t_layer1):
     """(in, out) of DALEC.4 pool 0-6 from 0-based slot totals; harvest slots are one higher
     than C1's (slot 28 is ET)."""
@@ -209,12 +209,12 @@ def _budget_d4(ft, pool, t_layer1):
     return ft[46], ft[41] + t_layer1 + ft[45]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _abslog_ratio(f_in, f_out):
     return abs(_log(_div(f_in, f_out)))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _pool_mean(pools, i):
     """Mean of pool ``i`` over the N+1 states: a sum in state order, then one division."""
     s = 0.0
@@ -223,12 +223,12 @@ def _pool_mean(pools, i):
     return s / pools.shape[1]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _bad(x):
     return x < 0.0 or x != x or abs(x) == math.inf
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _windows(data, n_steps):
     """Steps per year, the first step of years 3..end (0-based) and the year count."""
     spy = int(data[D_SPY])
@@ -239,7 +239,7 @@ def _windows(data, n_steps):
 # ----------------------------------------------------------------------------- public API
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def edc_pre_c1(pars, data, flags, diag):
     """Pre-run EDCs 1-8 of DALEC.C1 (``assess_EDC1``).
 
@@ -261,7 +261,7 @@ def edc_pre_c1(pars, data, flags, diag):
     return _pre(pars, data[D_MEANTEMP], 24, flags, diag)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def edc_pre_d4(pars, data, flags, diag):
     """Pre-run EDCs 1-8 of DALEC.4 (``assess_EDC1``; fire parameters p29-p32)."""
     return _pre(pars, data[D_MEANTEMP], 28, flags, diag)
@@ -408,7 +408,7 @@ def edc_post_d4(pars, pools, fluxes, data, flags, diag):
     return ok
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _outside5(a, b):
     return a > b * 5.0 or a * 5.0 < b
 

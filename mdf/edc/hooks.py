@@ -25,7 +25,7 @@ from .jpl import (
 )
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def no_violation(pars, pools, fluxes, data):
     """No graded EDC distance: the start search sees only the failure count."""
     return 0.0
@@ -68,33 +68,33 @@ def _jpl_data(model, pixel, forcing, site, eqf) -> np.ndarray:
     return np.concatenate([np.array(head), np.asarray(precip, dtype=np.float64)])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _pre_400(pars, data, flags, diag):
     return edc_pre_400(pars, data[0], flags, diag)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _post_400(pars, pools, fluxes, data, flags, diag):
     return edc_post_400(pars, pools, fluxes, data[1], data[2], data[3], flags, diag)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _pre_811(pars, data, flags, diag):
     return edc_pre_811(pars, data[0], flags, diag)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _post_811(pars, pools, fluxes, data, flags, diag):
     return edc_post_811(pars, pools, fluxes, data[1], data[2], data[3], data[4], data[5:],
                         flags, diag)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _violation_400(pars, pools, fluxes, data):
     return edc_violation_400(pars, pools, fluxes, data[0], data[1], data[2], data[3])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _violation_811(pars, pools, fluxes, data):
     return edc_violation_811(pars, pools, fluxes, data[0], data[1], data[2], data[3], data[5:])
 

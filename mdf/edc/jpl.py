@@ -135,7 +135,7 @@ _PARMAX_811 = np.ascontiguousarray(get_model("811").bounds[[17, 18, 19, 20, 21, 
 # ---------------------------------------------------------------------------------- helpers
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _div(a, b):
     """``a / b`` with IEEE (C) semantics; numba's default raises on ``b == 0``."""
     if b == 0.0:
@@ -145,7 +145,7 @@ def _div(a, b):
     return a / b
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _log(x):
     """Natural log with C semantics: -inf at 0, NaN below 0 or for NaN."""
     if x > 0.0:
@@ -155,7 +155,7 @@ def _log(x):
     return math.nan
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _sample_interval(n_steps, time0, time_last):
     """CARDAMOM's "steps per year" ``floor(N / (t_last - t_0) · 365.25)``, kept in [1, N+1]."""
     per_year = n_steps / (time_last - time0) * 365.25
@@ -166,7 +166,7 @@ def _sample_interval(n_steps, time0, time_last):
     return int(math.floor(per_year))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _mean_sampled(pools, pool, dint):
     """Mean of states 0, dint, 2·dint, ... <= N (``MPOOLSjan`` in EDC2_400.c)."""
     n_steps = pools.shape[1] - 1
@@ -177,21 +177,21 @@ def _mean_sampled(pools, pool, dint):
     return s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _steady_ratios(f_in, f_out, p_sampled, p_start):
     """``R_m = ΣF_in / ΣF_out`` and ``R_s = R_m P̄_s / P_0`` with C's division semantics."""
     rm = _div(f_in, f_out)
     return rm, _div(rm * p_sampled, p_start)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _off_steady_state(f_in, f_out, p_sampled, p_start, log_eqf):
     """True if a pool fails the steady-state EDC (NaN ratios pass, as in C)."""
     rm, rs = _steady_ratios(f_in, f_out, p_sampled, p_start)
     return abs(_log(rs)) > log_eqf or abs(rs - rm) > ETOL
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _flux_totals(fluxes):
     """Run totals of every flux slot in one pass over the steps.
 
@@ -207,7 +207,7 @@ def _flux_totals(fluxes):
     return tot
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _pool_means(pools):
     """Mean of every pool over all N+1 states, as ``mean_pool.c`` accumulates it (a sum of
     x/(N+1) in state order), in one pass over the states."""
@@ -219,7 +219,7 @@ def _pool_means(pools):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _carbon_budget(tot, pool):
     """Run totals (in, out) of carbon pool 0-5 from the slot totals ``tot`` (400/809/811)."""
     if pool == 0:  # labile: production in; release to foliage, fire emission, fire kill out
@@ -236,7 +236,7 @@ def _carbon_budget(tot, pool):
     return tot[10] + tot[14] + tot[26] + tot[27], tot[13] + tot[22]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _budget_811(tot, precip, n_steps, pool):
     """Run totals (in, out) of pool 0-6 of 809/811: the carbon pools as
     :func:`_carbon_budget`, the water pool with the precipitation series in and ET + runoff
@@ -249,12 +249,12 @@ def _budget_811(tot, precip, n_steps, pool):
     return f_in, tot[28] + tot[29]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _outside_factor5(a, b):
     return a > 5.0 * b or 5.0 * a < b
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _pre_carbon(pars, meantemp, flags, diag):
     """EDCs 1-5, common to 400 and 809/811 (EDC1_400.c, EDC1_811.c)."""
     ok = True
@@ -288,7 +288,7 @@ def _pre_carbon(pars, meantemp, flags, diag):
     return ok
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _post_tail(pools, means, parmax, flags, diag):
     """EDC 35 (mean pools vs prior max of initial values) and 36- (no negative/NaN state)."""
     ok = True
@@ -313,7 +313,7 @@ def _post_tail(pools, means, parmax, flags, diag):
 # ----------------------------------------------------------------------------- public API
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def edc_pre_400(pars, meantemp, flags, diag):
     """Pre-run EDCs 1-5 of DALEC 400 (CARDAMOM v2.2 ``EDC1_400.c``).
 
@@ -336,7 +336,7 @@ def edc_pre_400(pars, meantemp, flags, diag):
     return _pre_carbon(pars, meantemp, flags, diag)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def edc_post_400(pars, pools, fluxes, time0, time_last, eqf, flags, diag):
     """Post-run EDCs 6, 7-12, 35 and 36-41 of DALEC 400 (CARDAMOM v2.2 ``EDC2_400.c``).
 
@@ -382,7 +382,7 @@ def edc_post_400(pars, pools, fluxes, time0, time_last, eqf, flags, diag):
     return _post_tail(pools, means, _PARMAX_400, flags, diag) and ok
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def edc_pre_811(pars, meantemp, flags, diag):
     """Pre-run EDCs 1-5 and 15 of DALEC 809/811 (CARDAMOM v2.2 ``EDC1_811.c``, ``EDC1_809.c``).
 
@@ -411,7 +411,7 @@ def edc_pre_811(pars, meantemp, flags, diag):
     return ok
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def edc_post_811(pars, pools, fluxes, time0, time_last, eqf, meanprec, precip, flags, diag):
     """Post-run EDCs 6, 7-13, 14, 35 and 36-42 of DALEC 809/811 (``EDC2_811.c``, ``EDC2_809.c``).
 
@@ -476,7 +476,7 @@ def edc_post_811(pars, pools, fluxes, time0, time_last, eqf, meanprec, precip, f
 # has a slope to follow. They never decide what passes: the verdicts above do.
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _excess(a, b):
     """``ln(a/b)`` where ``a > b > 0`` (a ratio condition ``a <= b`` failing), else 0."""
     if a > b and b > 0.0:
@@ -486,7 +486,7 @@ def _excess(a, b):
     return 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _pre_violation(pars, meantemp):
     """Graded distance from passing EDCs 1-5."""
     f_auto = pars[1]
@@ -501,7 +501,7 @@ def _pre_violation(pars, meantemp):
     return v
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _steady_violation(f_in, f_out, p_sampled, p_start, log_eqf):
     rm, rs = _steady_ratios(f_in, f_out, p_sampled, p_start)
     v = 0.0
@@ -514,7 +514,7 @@ def _steady_violation(f_in, f_out, p_sampled, p_start, log_eqf):
     return v
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _tail_violation(pools, means, parmax):
     v = 0.0
     for i in range(pools.shape[0]):
@@ -529,7 +529,7 @@ def _tail_violation(pools, means, parmax):
     return v
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def edc_violation_400(pars, pools, fluxes, meantemp, time0, time_last, eqf):
     """Graded distance [log units] of a DALEC 400 run from passing every EDC (0 if it does,
     up to the ``<`` / ``<=`` boundaries); guides :func:`mdf.start.find_start`."""
@@ -545,7 +545,7 @@ def edc_violation_400(pars, pools, fluxes, meantemp, time0, time_last, eqf):
     return v + _tail_violation(pools, means, _PARMAX_400)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def edc_violation_811(pars, pools, fluxes, meantemp, time0, time_last, eqf, precip):
     """Graded distance [log units] of a DALEC 809/811 run from passing every EDC (see
     :func:`edc_violation_400`)."""

@@ -63,7 +63,7 @@ def terms_for(model) -> FamilyTerms | None:
     return TERMS.get(model.name)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def no_terms(pars, pools, fluxes, data, terms, offset):
     """The evaluator of a model without extra terms: adds nothing."""
     return 0.0
