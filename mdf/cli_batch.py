@@ -216,10 +216,11 @@ def cmd_validate(args) -> int:
             print(f"{r['site']:<10}{r['land_cover']:<5}{r['variable']:<5}n={r['n']:<4} "
                   f"NSE {r['model_nse']:6.2f} (clim {r['baseline_nse']:6.2f})  r "
                   f"{r['model_r']:5.2f}  RMSE {r['model_rmse']:6.2f}  bias "
-                  f"{r['model_bias']:6.2f}  cov90 {r['model_coverage90']:4.2f}")
+                  f"{r['model_bias']:6.2f}  cov90 {r['model_coverage90']:4.2f}"
+                  f"{'  (not converged)' if r['converged'] == 0.0 else ''}")
     print(f"Withheld-month skill of {len({r['pixel_id'] for r in rows})} sites (model | "
-          "training-climatology baseline; medians over sites; beats = share of sites with "
-          "model NSE > baseline NSE)")
+          "training-climatology baseline; medians over sites; conv = share of sites whose "
+          "calibration converged; beats = share of sites with model NSE > baseline NSE)")
     print(format_summary(summary))
     print(f"tables: {out}/validation_sites.csv, {out}/validation_summary.csv")
     return 0

@@ -6,6 +6,11 @@ the posterior ensemble is scored on the withheld months (:func:`mdf.validation.s
 Nash-Sutcliffe efficiency, Pearson r, RMSE, bias and 90 % coverage) beside the training-
 climatology baseline, for GPP, NEE and ET (those the model simulates). This is the
 CARDAMOM-FluxVal benchmark when the run folder holds the 204 FluxVal sites.
+
+Each site also carries whether its calibration converged (the result's ``converged``: R-hat
+and bulk ESS targets met), and the summary gives the converged share of every group and the
+medians over the converged sites alone (group ``converged``), so that skill is not read off
+chains that had not mixed.
 """
 
 from __future__ import annotations
@@ -23,21 +28,25 @@ from .validation import VARIABLES, score_withheld
 log = logging.getLogger(__name__)
 
 METRICS = ("nse", "r", "rmse", "bias")
-COLUMNS = ("pixel_id", "site", "land_cover", "variable", "n",
-           *(f"model_{m}" for m in (*METRICS, "coverage90", "coverage90_model")),
-           *(f"baseline_{m}" for m in METRICS))
+SCORES = (*(f"model_{m}" for m in (*METRICS, "coverage90", "coverage90_model")),
+          *(f"baseline_{m}" for m in METRICS))
+COLUMNS = ("pixel_id", "site", "land_cover", "variable", "n", *SCORES, "converged")
 
 
 def _load(path: Path):
-    """The ensemble and training observations of a result file (a duck-typed result)."""
+    """The ensemble, training observations and convergence flag of a result file (a
+    duck-typed result)."""
     import xarray as xr
 
+    with xr.open_dataset(path, decode_times=False) as root:
+        converged = root.attrs.get("converged")
     with xr.open_dataset(path, group="posterior_predictive", decode_times=False) as pp:
         keep = [v for v, _ in VARIABLES.values() if v in pp]
         ensemble = pp[keep].load()
     with xr.open_dataset(path, group="observed_data", decode_times=False) as obs:
         pixel = obs.load()
-    return SimpleNamespace(ensemble=ensemble, pixel=pixel)
+    converged = np.nan if converged is None else float(bool(converged))
+    return SimpleNamespace(ensemble=ensemble, pixel=pixel, converged=converged)
 
 
 def validation_file(withheld: Path, spec) -> Path | None:
@@ -63,7 +72,8 @@ def score_run(run_dir, withheld) -> list[dict]:
     Returns
     -------
     list of dict
-        Metrics in the observations' units: GPP and NEE [g m-2 d-1], ET [kg m-2 d-1].
+        Metrics in the observations' units: GPP and NEE [g m-2 d-1], ET [kg m-2 d-1];
+        ``converged`` is 1.0 or 0.0 (NaN for a result that does not say).
     """
     from drivers.validation import read_validation
 
@@ -82,7 +92,8 @@ def score_run(run_dir, withheld) -> list[dict]:
         if states[spec.pixel_id] != "done":
             not_done += 1
             continue
-        scores = score_withheld(_load(folder.result_path(spec.pixel_id)), read_validation(table))
+        result = _load(folder.result_path(spec.pixel_id))
+        scores = score_withheld(result, read_validation(table))
         for var, s in scores.items():
             base = s["baseline"] or {}
             rows.append({
@@ -91,6 +102,7 @@ def score_run(run_dir, withheld) -> list[dict]:
                 **{f"model_{m}": s["model"][m] for m in (*METRICS, "coverage90",
                                                          "coverage90_model")},
                 **{f"baseline_{m}": base.get(m, np.nan) for m in METRICS},
+                "converged": result.converged,
             })
     log.info("scored %d sites; %d pixels have no validation table, %d with one are not done",
              len({r["pixel_id"] for r in rows}), no_table, not_done)
@@ -98,29 +110,47 @@ def score_run(run_dir, withheld) -> list[dict]:
 
 
 def summarise(rows: list[dict]) -> list[dict]:
-    """Medians over sites per variable, for all sites and per land-cover class.
+    """Medians over sites per variable: all sites, the converged ones, each land-cover class.
 
-    Each row: ``group`` ('all' or the class), ``variable``, ``sites``, the medians of every
-    model and baseline metric, and ``beats_baseline`` (fraction of sites whose model NSE
-    exceeds the baseline's).
+    Parameters
+    ----------
+    rows : list of dict
+        Per-site rows of :func:`score_run`.
+
+    Returns
+    -------
+    list of dict
+        Each row: ``group`` ('all', 'converged' or the class), ``variable``, ``sites``, the
+        medians of every model and baseline metric, ``beats_baseline`` (fraction of sites
+        whose model NSE exceeds the baseline's) and ``converged`` (fraction of the group's
+        sites whose calibration converged; NaN where no result says). The 'converged' group
+        is left out when no site converged.
     """
     out = []
-    groups = ["all", *sorted({r["land_cover"] for r in rows})]
+    groups = ["all", "converged", *sorted({r["land_cover"] for r in rows})]
     variables = [v for v in VARIABLES if any(r["variable"] == v for r in rows)]
+
+    def member(r, group):
+        if group == "converged":
+            return r.get("converged") == 1.0
+        return group == "all" or r["land_cover"] == group
+
     for group in groups:
         for var in variables:
-            sel = [r for r in rows if r["variable"] == var
-                   and (group == "all" or r["land_cover"] == group)]
+            sel = [r for r in rows if r["variable"] == var and member(r, group)]
             if not sel:
                 continue
             entry = {"group": group, "variable": var, "sites": len(sel)}
-            for col in COLUMNS[5:]:
+            for col in SCORES:
                 values = np.array([r[col] for r in sel], dtype=float)
                 entry[col] = float(np.nanmedian(values)) if np.isfinite(values).any() else np.nan
             m = np.array([r["model_nse"] for r in sel], dtype=float)
             b = np.array([r["baseline_nse"] for r in sel], dtype=float)
             ok = np.isfinite(m) & np.isfinite(b)
             entry["beats_baseline"] = float(np.mean(m[ok] > b[ok])) if ok.any() else np.nan
+            conv = np.array([r.get("converged", np.nan) for r in sel], dtype=float)
+            known = np.isfinite(conv)
+            entry["converged"] = float(conv[known].mean()) if known.any() else np.nan
             out.append(entry)
     return out
 
@@ -137,14 +167,25 @@ def write_table(rows: list[dict], path) -> Path:
 
 
 def format_summary(summary: list[dict]) -> str:
-    """A plain-text table of :func:`summarise` for the terminal."""
-    head = (f"{'group':<8}{'var':<5}{'sites':>6}  {'NSE':>6} {'r':>6} {'RMSE':>6} {'bias':>7} "
-            f"{'cov90':>6}  | baseline {'NSE':>6} {'r':>6} {'RMSE':>6} {'bias':>7}  "
+    """A plain-text table of :func:`summarise` for the terminal.
+
+    Parameters
+    ----------
+    summary : list of dict
+        Rows of :func:`summarise`.
+
+    Returns
+    -------
+    str
+    """
+    head = (f"{'group':<10}{'var':<5}{'sites':>6} {'conv':>5}  {'NSE':>6} {'r':>6} {'RMSE':>6} "
+            f"{'bias':>7} {'cov90':>6}  | baseline {'NSE':>6} {'r':>6} {'RMSE':>6} {'bias':>7}  "
             f"{'beats':>5}")
     lines = [head, "-" * len(head)]
     for e in summary:
         lines.append(
-            f"{e['group']:<8}{e['variable']:<5}{e['sites']:>6}  {e['model_nse']:6.2f} "
+            f"{e['group']:<10}{e['variable']:<5}{e['sites']:>6} {e['converged']:5.2f}  "
+            f"{e['model_nse']:6.2f} "
             f"{e['model_r']:6.2f} {e['model_rmse']:6.2f} {e['model_bias']:7.2f} "
             f"{e['model_coverage90']:6.2f}  |          {e['baseline_nse']:6.2f} "
             f"{e['baseline_r']:6.2f} {e['baseline_rmse']:6.2f} {e['baseline_bias']:7.2f}  "

@@ -15,7 +15,7 @@ from mdf.cli import main
 from mdf.merge import CLASS_FLAGS, STATUS_FLAGS, merge
 from mdf.pixels import open_pixels
 from mdf.runfolder import RunFolder
-from mdf.validate_run import validate_run
+from mdf.validate_run import SCORES, summarise, validate_run
 from tests.drivers.test_gridded import write_cube
 
 pytestmark = [pytest.mark.filterwarnings("ignore::mdf.ConvergenceWarning"),
@@ -222,9 +222,30 @@ def test_validate_scores_the_withheld_months(tmp_path):
     for r in rows:
         assert r["site"] == "FI-Hyy" and r["land_cover"] == "ENF" and r["n"] > 50
         assert 0 <= r["model_coverage90"] <= 1 and np.isfinite(r["baseline_nse"])
+        assert r["converged"] == 0.0  # 500 iterations of 2 chains: far from the targets
     assert [(s["group"], s["variable"]) for s in summary][:3] == [("all", "gpp"), ("all", "nee"),
                                                                  ("all", "et")]
+    assert "converged" not in {s["group"] for s in summary}  # no site converged
+    assert all(s["converged"] == 0.0 for s in summary)
     assert (tmp_path / "run" / "validation_sites.csv").read_text().count("\n") == 4
+
+
+def test_validate_summary_of_the_converged_sites():
+    def row(site, land_cover, nse, converged):
+        r = {c: 0.5 for c in SCORES}
+        r.update(pixel_id=site, site=site, land_cover=land_cover, variable="gpp", n=12,
+                 model_nse=nse, baseline_nse=0.5, converged=converged)
+        return r
+
+    rows = [row("a", "ENF", 0.9, 1.0), row("b", "ENF", 0.1, 0.0), row("c", "GRA", 0.7, 1.0),
+            row("d", "GRA", 0.6, np.nan)]
+    groups = {s["group"]: s for s in summarise(rows)}
+    assert list(groups) == ["all", "converged", "ENF", "GRA"]
+    assert groups["all"]["sites"] == 4 and groups["all"]["converged"] == 2 / 3  # d: unknown
+    assert groups["converged"]["sites"] == 2
+    assert groups["converged"]["model_nse"] == 0.8  # median of a and c
+    assert groups["converged"]["beats_baseline"] == 1.0 and groups["all"]["beats_baseline"] == 0.75
+    assert groups["ENF"]["converged"] == 0.5 and groups["GRA"]["converged"] == 1.0
 
 
 def test_cli_many_pixel_form_status_merge_validate(tmp_path, sites, capsys, monkeypatch):
@@ -255,7 +276,7 @@ def test_cli_many_pixel_form_status_merge_validate(tmp_path, sites, capsys, monk
     shutil.copy(DATA / "validation_FI-Hyy.csv", withheld)
     assert main(["validate", str(tmp_path / "run"), "--withheld", str(withheld)]) == 0
     out = capsys.readouterr().out
-    assert "FI-Hyy" in out and "all     gpp" in out and "ENF     nee" in out
+    assert "FI-Hyy" in out and "all       gpp" in out and "ENF       nee" in out
     with pytest.raises(SystemExit, match="not both|--out-dir"):
         main(["calibrate", "--pixels", str(listing), "--out", "x.nc"])
     # the one-pixel form still works, with the new run options
