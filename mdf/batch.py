@@ -309,9 +309,11 @@ def run_pixel(spec: PixelSpec, run_dir: str, config: dict) -> PixelOutcome:
         summary = result.summary()
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         log.info(
-            "pixel %s: done in %.1f s (%.1f s CPU)%s: P(NBE<0) %.3f (%s), max R-hat %.3f, min "
-            "bulk ESS %.0f, acceptance %s", pid, seconds, cpu, " (resumed)" if resumed else "",
-            summary["p_sink"], summary["class"], summary["max_rhat"], summary["min_ess_bulk"],
+            "pixel %s: done in %.1f s (%.1f s CPU)%s: P(NBE<0) %.3f (%s), %s: max R-hat %.3f, "
+            "min bulk ESS %.0f, acceptance %s", pid, seconds, cpu,
+            " (resumed)" if resumed else "", summary["p_sink"], summary["class"],
+            "converged" if summary["converged"] else "NOT converged", summary["max_rhat"],
+            summary["min_ess_bulk"],
             np.round(np.asarray(result.acceptance, dtype=float), 3).tolist(),
         )
         return PixelOutcome(pid, "done", seconds, cpu, resumed, summary,

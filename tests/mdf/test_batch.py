@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -86,15 +88,18 @@ def test_pool_lends_idle_cores_to_the_running_pixel_with_the_same_chains(run, si
     assert (got[True].max_threads, got[False].max_threads) == (2, 1)
 
 
-def test_select_calibrates_only_those_pixels_of_the_run(tmp_path, sites):
+def test_select_calibrates_only_those_pixels_of_the_run(tmp_path, sites, caplog):
     from mdf.cli_batch import _ids
 
     ids = tmp_path / "ids.txt"
     ids.write_text("# first\nhyy_3\n\n")
     assert _ids(f"@{ids}") == ["hyy_3"] and _ids("hyy_1, hyy_3") == ["hyy_1", "hyy_3"]
-    out = mdf.calibrate_many(sites, tmp_path / "run", "400", seed=3, threads=1,
-                             select=_ids(f"@{ids}"), **TINY)
+    with caplog.at_level(logging.INFO, logger="mdf.batch"):
+        out = mdf.calibrate_many(sites, tmp_path / "run", "400", seed=3, threads=1,
+                                 select=_ids(f"@{ids}"), **TINY)
     assert [(o.pixel_id, o.status) for o in out] == [("hyy_3", "done")]
+    # the pixel's log line says that its short chains missed the convergence targets
+    assert re.search(r"pixel hyy_3: done in .*NOT converged: max R-hat", caplog.text)
     assert RunFolder(tmp_path / "run").states() == {"hyy_1": "pending", "hyy_2": "pending",
                                                     "hyy_3": "done"}
     with pytest.raises(ValueError, match="not in the pixel list.*hyy_9"):
