@@ -20,6 +20,8 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
@@ -39,13 +41,64 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def exit_with_parent(interval: float = 1.0) -> threading.Thread:
+    """End this worker process once the process that started it has gone.
+
+    A pool's workers outlive a parent killed with SIGKILL (or by the out-of-memory killer):
+    they would go on calibrating pixels nobody collects, holding their claims. A daemon
+    thread polls the parent id every ``interval`` seconds and ends the process with
+    ``os._exit`` when it changes. The pixel it was running is left as a killed task leaves
+    it: ``interrupted``, resumed from its last checkpoint by the next run.
+
+    Parameters
+    ----------
+    interval : float
+        Seconds between checks.
+
+    Returns
+    -------
+    threading.Thread
+        The watching thread (a daemon; started).
+    """
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(70)  # EX_SOFTWARE: no cleanup handlers, as for a killed task
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
 def worker_setup(threads: int = 1, log_level: int | None = None,
-                 log_format: str = LOG_FORMAT, busy=None, cores: int = 0) -> None:
+                 log_format: str = LOG_FORMAT, busy=None, cores: int = 0,
+                 watch_parent: bool = False) -> None:
     """Prepare a worker process: thread limits, a stderr log handler at ``log_level``, and,
     given the pool's shared ``busy`` counter and ``cores``, the lending of idle workers' cores
-    (:func:`mdf.batch.lend_cores`)."""
+    (:func:`mdf.batch.lend_cores`); with ``watch_parent``, :func:`exit_with_parent`.
+
+    Parameters
+    ----------
+    threads : int
+        Threads per pixel.
+    log_level : int, optional
+        Level of a stderr handler for the ``mdf`` logger; None adds none.
+    log_format : str
+        Format of that handler.
+    busy : multiprocessing.Value, optional
+        The pool's count of running pixels.
+    cores : int
+        Cores of the pool (for lending).
+    watch_parent : bool
+        End the worker when its parent process has gone.
+    """
     from .batch import lend_cores, limit_threads
 
+    if watch_parent:
+        exit_with_parent()
     limit_threads(threads)
     if busy is not None:
         lend_cores(busy, cores)
@@ -86,7 +139,8 @@ def process_pool(workers: int | None = None, threads: int = 1,
     -----
     Spawned workers share no numba thread pool or lock state with the parent (forking a
     process whose numba threads have started is unsafe); each compiles or loads the
-    kernels once, then keeps them for every pixel it runs.
+    kernels once, then keeps them for every pixel it runs. A worker whose parent has gone
+    (killed with SIGKILL) ends itself within a second (:func:`exit_with_parent`).
     """
     workers = workers or max(1, available_cores() // max(1, threads))
     level = _parent_log_level() if log_level is None else log_level
@@ -94,7 +148,7 @@ def process_pool(workers: int | None = None, threads: int = 1,
     busy = context.Value("i", 0) if lend_idle else None
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=worker_setup,
-        initargs=(threads, level, LOG_FORMAT, busy, workers * max(1, threads)),
+        initargs=(threads, level, LOG_FORMAT, busy, workers * max(1, threads), True),
     )
 
 
@@ -162,4 +216,5 @@ def mpi_executor():
     return MPIPoolExecutor()
 
 
-__all__ = ["available_cores", "dask_executor", "mpi_executor", "process_pool", "worker_setup"]
+__all__ = ["available_cores", "dask_executor", "exit_with_parent", "mpi_executor",
+           "process_pool", "worker_setup"]

@@ -50,13 +50,19 @@ def atomic_write_text(path: Path, text: str) -> Path:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host exists and has not exited (a zombie, exited but
+    not yet reaped by its parent, counts as gone: Linux ``/proc``, where there is one)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 class RunFolder:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 from pathlib import Path
@@ -291,3 +292,63 @@ def test_cli_many_pixel_form_status_merge_validate(tmp_path, sites, capsys, monk
                  "--threads", "1"]) == 0
     with xr.open_dataset(tmp_path / "one.nc", group="posterior") as post:
         assert post.sizes["draw"] == 10
+
+
+def _children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_pool_workers_end_when_the_parent_is_killed(tmp_path, sites):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    listing = tmp_path / "pixels.csv"
+    sites.write(listing)
+    args = [sys.executable, "-m", "mdf.cli", "calibrate", "--pixels", str(listing), "--out-dir",
+            str(tmp_path / "run"), "--model", "400", "--chains", "2", "--burn-in", "1000",
+            "--iterations", "1000000", "--block", "250", "--no-warm-start", "--no-edc",
+            "--seed", "3", "--workers", "2"]
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            cwd=root, start_new_session=True)
+    try:
+        for line in proc.stdout:
+            if re.search(r"INFO hyy_\d sampling", line):
+                break  # a worker is in the middle of a pixel
+        workers = [c for c in _children(proc.pid)
+                   if "multiprocessing" in Path(f"/proc/{c}/cmdline").read_text()]
+        assert len(workers) >= 2
+        os.kill(proc.pid, signal.SIGKILL)  # the parent alone, not its process group
+        proc.wait()
+        deadline = time.monotonic() + 20
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(w) for w in workers)
+    finally:
+        try:  # whatever is left of the process group
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.stdout.close()
+    states = RunFolder(tmp_path / "run").states()
+    assert "running" not in states.values() and "interrupted" in states.values()
