@@ -188,9 +188,12 @@ def cmd_merge(args) -> int:
 
     summary = merge(args.run_dir, args.out, layout=args.layout)
     print(f"{summary['path']}: {summary['done']} of {summary['n_pixels']} pixels "
-          f"({summary['failed']} failed, {summary['not_done']} not done); sink "
+          f"({summary['failed']} failed, {summary['not_done']} not done; "
+          f"{summary['converged']} of the done converged); sink "
           f"{summary['sink']}, neutral {summary['neutral']}, source {summary['source']}; sign "
-          f"known at 95 % for {100 * summary['fraction_sign_known']:.1f} % of the done pixels")
+          f"known at 95 % for {100 * summary['fraction_sign_known']:.1f} % of the done pixels"
+          + (f" ({100 * summary['fraction_sign_known_converged']:.1f} % of the converged)"
+             if summary["converged"] else ""))
     if args.figure:
         try:
             from .maps import plot_product

@@ -416,7 +416,9 @@ def merge(run_dir, out, *, layout: str = "auto", quantiles=QUANTILES, series=Non
     -------
     dict
         ``n_pixels``, ``done``, ``failed``, ``not_done``, ``sink``, ``neutral``, ``source``,
-        ``fraction_sign_known`` (sink or source among the done pixels) and ``path``.
+        ``fraction_sign_known`` (sink or source among the done pixels), ``converged`` (done
+        pixels whose chains met the R-hat and ESS targets), ``fraction_sign_known_converged``
+        (sink or source among those; NaN if none) and ``path``.
 
     Raises
     ------
@@ -445,7 +447,8 @@ def merge(run_dir, out, *, layout: str = "auto", quantiles=QUANTILES, series=Non
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    tally = {k: 0 for k in ("done", "failed", "not_done", "sink", "neutral", "source")}
+    tally = {k: 0 for k in ("done", "failed", "not_done", "sink", "neutral", "source",
+                            "converged", "converged_known")}
     try:
         with netCDF4.Dataset(tmp, "w", format="NETCDF4") as nc:
             product = _Product(nc, tpl, q, pixels, layout)
@@ -457,26 +460,34 @@ def merge(run_dir, out, *, layout: str = "auto", quantiles=QUANTILES, series=Non
                     data = _read_pixel(folder.result_path(p.pixel_id), tpl, q)
                     product.write(where, data)
                     tally[data["class"]] += 1
+                    if data["converged"]:
+                        tally["converged"] += 1
+                        tally["converged_known"] += data["class"] != "neutral"
                 tally[state if state in ("done", "failed") else "not_done"] += 1
                 product.status(where, state)
                 if (n + 1) % 1000 == 0:
                     log.info("merged %d of %d pixels", n + 1, len(order))
             product.flush()
             known = (tally["sink"] + tally["source"]) / tally["done"]
-            nc.setncatts(_global_attrs(folder, settings, tpl, tally, known, len(pixels)))
+            known_conv = (tally.pop("converged_known") / tally["converged"]
+                          if tally["converged"] else math.nan)
+            nc.setncatts(_global_attrs(folder, settings, tpl, tally, known, known_conv,
+                                       len(pixels)))
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, out)
     finally:
         if tmp.exists():
             tmp.unlink()
-    log.info("wrote %s: %d of %d pixels done (%d failed); sink %d, neutral %d, source %d; sign "
-             "known at 95 %% for %.1f %% of the done pixels", out, tally["done"], len(pixels),
-             tally["failed"], tally["sink"], tally["neutral"], tally["source"], 100 * known)
-    return {"n_pixels": len(pixels), **tally, "fraction_sign_known": known, "path": str(out)}
+    log.info("wrote %s: %d of %d pixels done (%d failed, %d converged); sink %d, neutral %d, "
+             "source %d; sign known at 95 %% for %.1f %% of the done pixels", out,
+             tally["done"], len(pixels), tally["failed"], tally["converged"], tally["sink"],
+             tally["neutral"], tally["source"], 100 * known)
+    return {"n_pixels": len(pixels), **tally, "fraction_sign_known": known,
+            "fraction_sign_known_converged": known_conv, "path": str(out)}
 
 
-def _global_attrs(folder, settings, tpl, tally, known, n) -> dict:
+def _global_attrs(folder, settings, tpl, tally, known, known_conv, n) -> dict:
     from . import __version__
 
     return {
@@ -500,6 +511,8 @@ def _global_attrs(folder, settings, tpl, tally, known, n) -> dict:
         "n_neutral": np.int32(tally["neutral"]),
         "n_source": np.int32(tally["source"]),
         "fraction_sign_known": float(known),
+        "n_converged": np.int32(tally["converged"]),
+        "fraction_sign_known_converged": float(known_conv),
         "sign_confidence": 0.95,
     }
 

@@ -183,6 +183,25 @@ def test_merged_sites_product_is_the_quantiles_of_each_result(run, tmp_path):
     assert (tmp_path / "again.nc").read_bytes() == product.read_bytes()
 
 
+def test_merge_counts_the_converged_pixels_and_their_known_signs(run, tmp_path):
+    import netCDF4
+
+    path, _ = run
+    assert merge(path, tmp_path / "none.nc")["converged"] == 0  # TINY chains converge nowhere
+    with xr.open_dataset(tmp_path / "none.nc") as ds:
+        assert ds.attrs["n_converged"] == 0 and np.isnan(ds.attrs["fraction_sign_known_converged"])
+    copy = tmp_path / "run"
+    shutil.copytree(path, copy)
+    result = RunFolder(copy).result_path("hyy_2")
+    with netCDF4.Dataset(result, "a") as nc:
+        nc.setncattr("converged", np.int64(1))
+        known = nc["summary"]["sink_source_class"][0] != "neutral"
+    summary = merge(copy, tmp_path / "one.nc")
+    assert summary["converged"] == 1 and summary["fraction_sign_known_converged"] == float(known)
+    with xr.open_dataset(tmp_path / "one.nc") as ds:
+        assert ds.attrs["n_converged"] == 1 and list(ds["converged"].values) == [0, 1, 0]
+
+
 def test_grid_product_puts_each_pixel_in_its_cell(tmp_path, rng):
     ocean = np.zeros((3, 4), dtype=bool)
     ocean[0, :2] = True
