@@ -30,8 +30,8 @@ import drivers
 import mdf
 from mdf.posterior import Problem
 from mdf.rng import chain_states
-from mdf.start import find_start
 from mdf.samplers import AdaptiveMetropolis
+from mdf.start import find_start
 from mdf.synthetic import synthetic_pixel
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     print()
     print(f"{'site':>4} {'name':<7} {'lc':<4} {'iter/chain':>10} {'wall_s':>7} {'core_s':>7} "
           f"{'max_rhat':>8} {'min_ess':>7} conv")
-    for n, name, lc, burn, sampled, first, wall, core, rh, ess, conv in rows:
+    for n, name, lc, burn, sampled, _first, wall, core, rh, ess, conv in rows:
         print(f"{n:>4} {name:<7} {lc:<4} {burn + sampled:>10} {wall:>7.0f} {core:>7.0f} "
               f"{rh:>8.3f} {ess:>7.0f} {'yes' if conv else 'no'}")
     print()

@@ -11,6 +11,7 @@ import dalec
 import drivers
 from dalec.variables import VARIABLES
 
+
 @pytest.mark.parametrize("name", dalec.list_models())
 def test_model_outputs_are_registered(name):
     model = dalec.get_model(name)

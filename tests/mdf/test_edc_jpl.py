@@ -265,8 +265,8 @@ def test_steady_state_reads_only_the_sampled_states():
 
 
 def test_steady_state_tolerance_on_rs_minus_rm():
-    # with EQF huge only |R_s - R_m| > 0.1 can fail: move the sampled labile mean by -5% / +5% of P_0
-    # (reference: R_s - R_m = 0.074)
+    # with EQF huge only |R_s - R_m| > 0.1 can fail: move the sampled labile mean by -5% / +5%
+    # of P_0 (reference: R_s - R_m = 0.074)
     pixel, pars, pools, fluxes = _case("dalec400_fire")
     rs, rm = _steady_state_ratios(pixel, pools, fluxes)
     for rise, expect in ((-0.05, set()), (0.05, {7})):
