@@ -448,7 +448,8 @@ def merge(run_dir, out, *, layout: str = "auto", quantiles=QUANTILES, series=Non
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     tally = {k: 0 for k in ("done", "failed", "not_done", "sink", "neutral", "source",
-                            "converged", "converged_known")}
+                            "converged")}
+    converged_known = 0  # converged pixels whose sign is known
     try:
         with netCDF4.Dataset(tmp, "w", format="NETCDF4") as nc:
             product = _Product(nc, tpl, q, pixels, layout)
@@ -462,15 +463,15 @@ def merge(run_dir, out, *, layout: str = "auto", quantiles=QUANTILES, series=Non
                     tally[data["class"]] += 1
                     if data["converged"]:
                         tally["converged"] += 1
-                        tally["converged_known"] += data["class"] != "neutral"
+                        converged_known += data["class"] != "neutral"
                 tally[state if state in ("done", "failed") else "not_done"] += 1
                 product.status(where, state)
                 if (n + 1) % 1000 == 0:
                     log.info("merged %d of %d pixels", n + 1, len(order))
             product.flush()
             known = (tally["sink"] + tally["source"]) / tally["done"]
-            known_conv = (tally.pop("converged_known") / tally["converged"]
-                          if tally["converged"] else math.nan)
+            known_conv = (converged_known / tally["converged"] if tally["converged"]
+                          else math.nan)
             nc.setncatts(_global_attrs(folder, settings, tpl, tally, known, known_conv,
                                        len(pixels)))
         with open(tmp, "rb+") as fh:

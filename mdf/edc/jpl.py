@@ -137,7 +137,8 @@ _PARMAX_811 = np.ascontiguousarray(get_model("811").bounds[[17, 18, 19, 20, 21, 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _div(a, b):
-    """``a / b`` with IEEE (C) semantics; numba's default raises on ``b == 0``."""
+    """``a / b`` with IEEE (C) semantics, also as plain Python (``NUMBA_DISABLE_JIT=1``),
+    where ``/`` raises on ``b == 0``; jitted, the numpy error model gives the same."""
     if b == 0.0:
         if a == 0.0 or a != a:
             return math.nan
