@@ -72,6 +72,9 @@ def _shard(listing, out_dir, shard, kill_after=None):
         if kill_after is not None and len(done) >= kill_after and hit and hit.group(1) not in done:
             killed_at = hit.group(1)  # its burn-in checkpoint is on disk: it resumes from there
             os.killpg(proc.pid, signal.SIGKILL)
+            # lines written before the kill (a pixel that finished meanwhile) are still in
+            # the pipe: without them its result exists but its "done" line is missed
+            lines += proc.stdout.read().splitlines(keepends=True)
             break
     proc.stdout.close()
     proc.wait()
