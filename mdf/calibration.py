@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, replace
@@ -50,6 +51,10 @@ class Settings:
         Number of chains (walkers for ``emcee``).
     burn_in : int, default 150000
         Adaptive iterations per chain before sampling.
+    max_burn_in : int, default 0
+        If larger than ``burn_in``: burn-in goes on past ``burn_in``, in ``block``-long
+        windows, while the log-posterior is still rising (:func:`still_rising`), up to this
+        many iterations per chain. 0 (or at most ``burn_in``): exactly ``burn_in``.
     iterations : int, default 4000000
         Sampling iterations per chain (a multiple of ``thin``); with ``until_converged`` the
         most that are run.
@@ -84,6 +89,7 @@ class Settings:
     sampler: str = "demcz"
     chains: int = 4
     burn_in: int = 150_000
+    max_burn_in: int = 0
     iterations: int = 4_000_000
     thin: int = 500
     seed: int = 0
@@ -143,6 +149,8 @@ class Run:
         self.first_kept = 0  # draws before it are extended burn-in (until_converged)
         self.stopped = False  # until_converged: the targets were met
         self.last_failed = 0  # variable that failed the last convergence test (tested first)
+        self.window_lp = np.empty(0)  # median log P of each burn-in window (max_burn_in)
+        self.burn_ended = False  # max_burn_in: the last burn-in window has run
 
     # ---------------------------------------------------------------- checkpointing
     def save(self, path: Path) -> None:
@@ -153,11 +161,12 @@ class Run:
             pixel=np.array(str(self.problem.pixel.attrs.get("source_file", ""))),
             fingerprint=np.array(fingerprint(self.problem)),
             done=np.array([self.done_burn, self.done_sample, self.rescued, self.first_kept,
-                           int(self.stopped)]),
+                           int(self.stopped), int(self.burn_ended)]),
             draws=self.draws,
             lp=self.lp,
             start_iterations=self.start_iterations,
             accept=self.accept,
+            window_lp=self.window_lp,
             **arrays,
         )
 
@@ -181,6 +190,9 @@ class Run:
             done = [int(v) for v in z["done"]]
             self.done_burn, self.done_sample, self.rescued, self.first_kept = done[:4]
             self.stopped = bool(done[4])
+            # checkpoints from before max_burn_in: burn-in ended when it reached burn_in
+            self.burn_ended = (bool(done[5]) if len(done) > 5
+                               else self.done_burn >= self.settings.burn_in)
             if self.done_sample > self.settings.iterations:
                 raise CheckpointError(
                     f"{path}: checkpoint holds {self.done_sample} sampling iterations, more "
@@ -190,6 +202,8 @@ class Run:
             self.lp = z["lp"]
             self.start_iterations = z["start_iterations"]
             self.accept = z["accept"]
+            # absent from checkpoints written before max_burn_in existed
+            self.window_lp = z["window_lp"] if "window_lp" in z.files else np.empty(0)
             self.state = {k[6:]: z[k].copy() for k in z.files if k.startswith("state_")}
 
 
@@ -264,6 +278,7 @@ def calibrate(
     chains: int = 4,
     iterations: int | None = None,
     burn_in: int | None = None,
+    max_burn_in: int | None = None,
     thin: int | None = None,
     sampler: str = "demcz",
     seed: int | None = 0,
@@ -301,6 +316,10 @@ def calibrate(
         is also given, in which case it is the most.
     burn_in : int, optional
         Adaptive iterations per chain before sampling (default 150 000).
+    max_burn_in : int, optional
+        Let burn-in go on past ``burn_in``, in ``block``-long windows, while the
+        log-posterior is still rising (:func:`mdf.calibration.still_rising`), up to this many
+        iterations per chain (default 0: exactly ``burn_in``).
     thin : int, optional
         Keep every ``thin``-th state (default 500 when running until converged, otherwise
         ``iterations // 1000``: 1000 draws per chain).
@@ -383,7 +402,8 @@ def calibrate(
         until_converged = iterations is None
     settings = default_settings(
         problem.model.name, sampler=samp.name, chains=chains, iterations=iterations,
-        burn_in=burn_in, thin=thin, seed=0 if seed is None else int(seed), block=block,
+        burn_in=burn_in, max_burn_in=max_burn_in, thin=thin,
+        seed=0 if seed is None else int(seed), block=block,
         warm_start=(samp.name in ("am", "demcz")) if warm_start is None else bool(warm_start),
         scaling=scaling, edc=bool(edc), until_converged=bool(until_converged),
         target_rhat=float(target_rhat), target_ess=float(target_ess),
@@ -462,15 +482,29 @@ def _advance(run: Run, threads, path: Path | None, progress, every: float = 0.0)
         if path is not None and time.monotonic() - last >= every:
             run.save(path)
             last = time.monotonic()
-    while run.done_burn < s.burn_in:
+    extend = s.max_burn_in > s.burn_in
+    while run.done_burn < s.burn_in or (extend and not run.burn_ended):
         # windowed adaptation: block lengths double from 2000 up to ``block``
-        n = min(_window_length(run.done_burn, s.block), s.burn_in - run.done_burn)
-        samp.run_block(run.problem, run.state, n, max(n, 1), True, _threads_now(threads))
+        limit = s.max_burn_in if run.done_burn >= s.burn_in else s.burn_in
+        n = min(_window_length(run.done_burn, s.block), limit - run.done_burn)
+        # up to _WINDOW_STATES states per chain come back for the window's median log P; the
+        # thinning divides n (emcee runs n // thin steps of thin) and the chains do not
+        # depend on it
+        thin = n // math.gcd(n, _WINDOW_STATES) if extend else max(n, 1)
+        _, lp = samp.run_block(run.problem, run.state, n, thin, True, _threads_now(threads))
         run.done_burn += n
-        samp.end_window(run.state, final=run.done_burn >= s.burn_in)
+        if extend:
+            run.window_lp = np.append(run.window_lp, np.median(lp))
+        final = run.done_burn >= s.burn_in and not (
+            extend and run.done_burn < s.max_burn_in and still_rising(run.window_lp))
+        if extend and run.done_burn >= s.burn_in:
+            _log_extension(run, final)
+        run.burn_ended = final
+        samp.end_window(run.state, final=final)
         if run.done_burn <= 0.75 * s.burn_in:  # the last quarter adapts undisturbed
             run.rescued += samp.rescue(run.state)
-        _report(run, "burn-in", run.done_burn, s.burn_in, progress)
+        _report(run, "burn-in", run.done_burn,
+                s.burn_in if final or run.done_burn < s.burn_in else s.max_burn_in, progress)
         save()
     while run.done_sample < s.iterations and not run.stopped:
         n = min(max(s.thin, s.block - s.block % s.thin), s.iterations - run.done_sample)
@@ -490,6 +524,57 @@ def _advance(run: Run, threads, path: Path | None, progress, every: float = 0.0)
 
 # at least this many kept draws per chain before the targets are tested
 _MIN_DRAWS = 100
+# states per chain a burn-in window returns for its median log P (max_burn_in)
+_WINDOW_STATES = 20
+# still_rising: windows in each of the two groups compared, and the rise that counts
+_RISE_WINDOWS = 3
+_RISE_TOL = 2.0
+
+
+def still_rising(window_lp, windows: int = _RISE_WINDOWS, tol: float = _RISE_TOL) -> bool:
+    """Whether burn-in's log-posterior is still rising (``max_burn_in``).
+
+    Parameters
+    ----------
+    window_lp : array_like
+        Median log-posterior over all chains' states of each burn-in window so far.
+    windows : int, default 3
+        Windows in each of the two groups compared.
+    tol : float, default 2.0
+        Rise that counts, in log-posterior units.
+
+    Returns
+    -------
+    bool
+        True if the mean of the last ``windows`` medians exceeds the mean of the
+        ``windows`` before them by more than ``tol``, or if there are not yet ``2·windows``
+        windows to compare. Over the last 50 sampling blocks of 136 FluxVal sites (when
+        log P had levelled off), this difference of means exceeded 2 in 4 % of blocks
+        with one state per chain per block; the burn-in windows' medians of 20 states per
+        chain vary less.
+    """
+    w = np.asarray(window_lp, dtype=float)
+    if w.size < 2 * windows:
+        return True
+    return bool(w[-windows:].mean() - w[-2 * windows:-windows].mean() > tol)
+
+
+def _log_extension(run: Run, final: bool) -> None:
+    s = run.settings
+    w = run.window_lp
+    rise = (w[-_RISE_WINDOWS:].mean() - w[-2 * _RISE_WINDOWS:-_RISE_WINDOWS].mean()
+            if w.size >= 2 * _RISE_WINDOWS else float("nan"))
+    pid = run.problem.pixel.attrs.get("pixel_id", "pixel")
+    if not final:
+        if run.done_burn - s.burn_in < s.block:  # the first extension window
+            how = (f"{rise:+.1f} over the last {_RISE_WINDOWS} windows" if np.isfinite(rise)
+                   else f"fewer than {2 * _RISE_WINDOWS} windows to compare")
+            log.info("%s: burn-in extended past %d: log P still rising (%s)", pid, s.burn_in,
+                     how)
+    elif run.done_burn > s.burn_in:
+        why = "log P levelled off" if run.done_burn < s.max_burn_in else "max_burn_in reached"
+        log.info("%s: burn-in ended after %d iterations per chain (%s; %+.1f over the last %d "
+                 "windows)", pid, run.done_burn, why, rise, _RISE_WINDOWS)
 
 
 def _check_targets(run: Run) -> None:

@@ -108,6 +108,7 @@ def cmd_calibrate(args) -> int:
             chains=args.chains,
             iterations=args.iterations,
             burn_in=args.burn_in,
+            max_burn_in=args.max_burn_in,
             thin=args.thin,
             sampler=args.sampler,
             seed=args.seed,
@@ -205,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="sampling iterations per chain after burn-in (default: until "
                           "converged, at most 4e6)")
     cal.add_argument("--burn-in", type=int, default=None, help="adaptive iterations per chain")
+    cal.add_argument("--max-burn-in", type=int, default=None,
+                     help="let burn-in go on while log P still rises, up to this many "
+                          "iterations per chain (default: no)")
     cal.add_argument("--thin", type=int, default=None)
     cal.add_argument("--sampler", default="demcz",
                      choices=["demcz", "am", "cardamom", "emcee"])

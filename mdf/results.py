@@ -100,6 +100,9 @@ class CalibrationResult:
         Iterations each chain's start-point search took.
     rescued : int, default 0
         Chains restarted from the best chain during early burn-in.
+    burn_in_iterations, sampling_iterations : int, default 0
+        Iterations per chain run in burn-in (more than ``settings.burn_in`` when
+        ``max_burn_in`` extended it) and in sampling.
     converged : bool, default False
         Whether the diagnostics met the targets (:meth:`check_convergence`).
     """
@@ -114,6 +117,8 @@ class CalibrationResult:
     ensemble: xr.Dataset
     start_iterations: np.ndarray
     rescued: int = 0
+    burn_in_iterations: int = 0
+    sampling_iterations: int = 0
     converged: bool = False
     _run: object = field(default=None, repr=False)
 
@@ -133,6 +138,7 @@ class CalibrationResult:
             log_posterior=run.lp[:, first:], acceptance=np.asarray(run.accept),
             diagnostics=diag,
             ensemble=ensemble, start_iterations=run.start_iterations, rescued=run.rescued,
+            burn_in_iterations=int(run.done_burn), sampling_iterations=int(run.done_sample),
             _run=run,
         )
 
@@ -267,6 +273,8 @@ class CalibrationResult:
             "p_sink": summ["p_sink"],
             "sink_source_class": summ["class"],
             "converged": int(self.converged),
+            "burn_in_iterations": self.burn_in_iterations,
+            "sampling_iterations": self.sampling_iterations,
             **{f"setting_{k}": (v if not isinstance(v, bool) else int(v)) for k, v in s.items()},
         }
 

@@ -100,17 +100,25 @@ class EmceeSampler(Sampler):
                           int(state["rs_gauss"][i, 0]), float(state["rs_gauss"][i, 1])))
             sampler._random = rs
             start = emcee.State(state["x"][i], log_prob=state["lp"][i], random_state=None)
-            final = sampler.run_mcmc(start, k, thin_by=thin, progress=False,
-                                     skip_initial_state_check=True)
-            chain = sampler.get_chain()  # (k, w, d)
-            out_x[i * w:(i + 1) * w] = np.transpose(chain, (1, 0, 2))
-            out_lp[i * w:(i + 1) * w] = sampler.get_log_prob().T
+            # step by step rather than run_mcmc(thin_by=thin): the same moves and random
+            # numbers, but every step's acceptances are counted (emcee's acceptance_fraction
+            # counts only the stored steps) and nothing but the kept states is stored
+            before = start.coords.copy()
+            accepted = 0
+            final = start
+            for step, final in enumerate(sampler.sample(start, iterations=k * thin, store=False,
+                                                        skip_initial_state_check=True), 1):
+                accepted += int(np.count_nonzero(np.any(final.coords != before, axis=1)))
+                before[:] = final.coords
+                if step % thin == 0:
+                    out_x[i * w:(i + 1) * w, step // thin - 1] = final.coords
+                    out_lp[i * w:(i + 1) * w, step // thin - 1] = final.log_prob
             state["x"][i] = final.coords
             state["lp"][i] = final.log_prob
             _, state["rs_keys"][i], state["rs_pos"][i, 0], state["rs_gauss"][i, 0], \
                 state["rs_gauss"][i, 1] = sampler._random.get_state()
-            state["counts"][i, 0] += n_iter * w
-            state["counts"][i, 1] += int(round(np.sum(sampler.acceptance_fraction) * n_iter))
+            state["counts"][i, 0] += k * thin * w
+            state["counts"][i, 1] += accepted
 
         map_chains(one, c, threads)
         return out_x, out_lp

@@ -304,13 +304,17 @@ def test_cli_many_pixel_form_status_merge_validate(tmp_path, sites, capsys, monk
     assert "FI-Hyy" in out and "all       gpp" in out and "ENF       nee" in out
     with pytest.raises(SystemExit, match="not both|--out-dir"):
         main(["calibrate", "--pixels", str(listing), "--out", "x.nc"])
-    # the one-pixel form still works, with the new run options
+    # the one-pixel form still works, with the new run options; with fewer than six burn-in
+    # windows to compare, --max-burn-in runs burn-in to its cap
     assert main(["calibrate", sites[0].source, "--model", "400", "--out",
                  str(tmp_path / "one.nc"), "--chains", "2", "--burn-in", "1000", "--iterations",
                  "500", "--thin", "50", "--draws", "20", "--no-warm-start", "--no-edc",
-                 "--threads", "1"]) == 0
+                 "--threads", "1", "--max-burn-in", "3000"]) == 0
     with xr.open_dataset(tmp_path / "one.nc", group="posterior") as post:
         assert post.sizes["draw"] == 10
+    with xr.open_dataset(tmp_path / "one.nc") as root:
+        assert root.attrs["burn_in_iterations"] == 3000
+        assert root.attrs["setting_max_burn_in"] == 3000
 
 
 def _children(pid: int) -> list[int]:

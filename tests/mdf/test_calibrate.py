@@ -286,3 +286,108 @@ def test_convergence_test_stops_at_the_first_failure_with_the_full_tests_answer(
     calls.clear()
     assert _meets_targets(run, 200) is full(200) is False
     assert len(calls) == 1  # the last failure is tested first
+
+
+# ---------------------------------------------------------------- max_burn_in
+
+
+def test_still_rising_compares_the_last_three_windows_with_the_three_before():
+    from mdf.calibration import still_rising
+
+    assert still_rising([-50.0, -40.0, -30.0, -20.0, -10.0])  # fewer than 6: cannot tell
+    assert still_rising([-30.0, -30.0, -30.0, -27.0, -27.0, -27.0])  # +3
+    assert not still_rising([-30.0, -30.0, -30.0, -28.5, -28.5, -28.5])  # +1.5
+    assert not still_rising([-30.0, -30.0, -30.0, -31.0, -35.0, -33.0])  # falling
+    # only the last six count
+    assert not still_rising([-90.0, -60.0, -30.0, -30.0, -30.0, -30.0, -30.0, -30.0])
+    assert still_rising([-1.0, -1.0, -1.0, 2.0, 2.0, 2.0], tol=2.5)
+    assert not still_rising([-1.0, -1.0, -1.0, 2.0, 2.0, 2.0], tol=3.5)
+
+
+def test_fixed_burn_in_by_default(result):
+    assert result.burn_in_iterations == SHORT["burn_in"]
+    assert result.sampling_iterations == SHORT["iterations"]
+    assert result._run.window_lp.size == 0
+
+
+EXTEND = {**SHORT, "max_burn_in": 40_000}
+
+
+@pytest.fixture(scope="module")
+def extended(pixel):
+    # no warm start: the chains climb from their EDC starts for tens of thousands of
+    # iterations, far past burn_in
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        return mdf.calibrate(pixel, "400", seed=7, threads=1, **EXTEND)
+
+
+def test_burn_in_goes_on_while_log_p_rises(extended, tmp_path):
+    from mdf.calibration import still_rising
+
+    run = extended._run
+    n = extended.burn_in_iterations
+    assert SHORT["burn_in"] < n <= EXTEND["max_burn_in"]
+    assert n % SHORT["block"] == 0
+    # one median per 2000-iteration window, and each decision followed the rule: every
+    # window past burn_in but the last said "still rising"; the last did not, or hit the cap
+    w = run.window_lp
+    assert w.size == n // SHORT["block"]
+    first = SHORT["burn_in"] // SHORT["block"]
+    assert all(still_rising(w[:k]) for k in range(first, w.size))
+    assert n == EXTEND["max_burn_in"] or not still_rising(w)
+    assert w[-1] > w[0] + 10  # it was a climb
+    # the median of each window is the median of the states it kept (20 per chain): the
+    # last window's states are the chains' states then
+    assert np.all(run.state["lp"].ravel() <= w.max() + 50)
+    path = tmp_path / "r.nc"
+    extended.to_netcdf(path)
+    with xr.open_dataset(path) as root:
+        assert root.attrs["burn_in_iterations"] == n
+        assert root.attrs["setting_max_burn_in"] == EXTEND["max_burn_in"]
+        assert root.attrs["sampling_iterations"] == SHORT["iterations"]
+
+
+def test_extended_burn_in_resumes_and_extends_identically(tmp_path, pixel, extended):
+    ckpt = tmp_path / "run.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        first = mdf.calibrate(pixel, "400", seed=7, threads=2, checkpoint=ckpt,
+                              checkpoint_every=0, **EXTEND)
+        longer = mdf.calibrate(pixel, "400", seed=7, threads=1, checkpoint=ckpt,
+                               **{**EXTEND, "iterations": 4000})
+        straight = mdf.calibrate(pixel, "400", seed=7, threads=1,
+                                 **{**EXTEND, "iterations": 4000})
+    np.testing.assert_array_equal(first.parameters, extended.parameters)
+    # the checkpoint remembers that burn-in ended: the new call only samples on
+    assert longer.burn_in_iterations == extended.burn_in_iterations
+    np.testing.assert_array_equal(longer.parameters[:, :100], first.parameters)
+    np.testing.assert_array_equal(longer.parameters, straight.parameters)
+
+
+@pytest.mark.parametrize("name", ["demcz", "am", "cardamom", "emcee"])
+def test_burn_in_thinning_does_not_change_the_chains(pixel, name):
+    """max_burn_in reads 20 states of each burn-in window instead of one; the chains must
+    be the same."""
+    from mdf.rng import chain_states
+    from mdf.samplers import get_sampler
+    from mdf.start import find_start
+
+    problem = mdf.Problem(pixel, "400")
+    rng = chain_states(3, 2)
+    x0, lp0, _ = find_start(problem, rng, threads=1)
+    ends = []
+    for thin in (2000, 100):
+        sampler = get_sampler(name)
+        state = sampler.init_state(problem, x0, lp0, rng.copy())
+        _, lp = sampler.run_block(problem, state, 2000, thin, True, 1)
+        assert lp.shape[1] == 2000 // thin
+        ends.append((lp, state))
+    (lp1, s1), (lp20, s20) = ends
+    np.testing.assert_array_equal(lp1[:, 0], lp20[:, -1])
+    assert s1.keys() == s20.keys()
+    for k in s1:
+        a, b = s1[k], s20[k]
+        if k == "Z":  # DE-MCz's archive: rows past n_z are unused capacity
+            a, b = a[:int(s1["n_z"][0])], b[:int(s20["n_z"][0])]
+        np.testing.assert_array_equal(a, b, err_msg=k)
