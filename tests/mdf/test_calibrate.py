@@ -391,3 +391,26 @@ def test_burn_in_thinning_does_not_change_the_chains(pixel, name):
         if k == "Z":  # DE-MCz's archive: rows past n_z are unused capacity
             a, b = a[:int(s1["n_z"][0])], b[:int(s20["n_z"][0])]
         np.testing.assert_array_equal(a, b, err_msg=k)
+
+
+def test_checkpoint_written_before_max_burn_in_existed_still_resumes(tmp_path, pixel):
+    ckpt = tmp_path / "run.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        mdf.calibrate(pixel, "400", seed=9, threads=1, checkpoint=ckpt, **SHORT)
+        # as the earlier version wrote it: no max_burn_in setting, five progress counters,
+        # no window medians
+        with np.load(ckpt) as z:
+            arrays = dict(z)
+        settings = str(arrays["settings"])
+        assert "'max_burn_in': 0, " in settings
+        arrays["settings"] = np.array(settings.replace("'max_burn_in': 0, ", ""))
+        arrays["done"] = arrays["done"][:5]
+        del arrays["window_lp"]
+        np.savez(ckpt, **arrays)
+        longer = mdf.calibrate(pixel, "400", seed=9, threads=1, checkpoint=ckpt,
+                               **{**SHORT, "iterations": 4000})
+        straight = mdf.calibrate(pixel, "400", seed=9, threads=1,
+                                 **{**SHORT, "iterations": 4000})
+    assert longer.burn_in_iterations == SHORT["burn_in"]
+    np.testing.assert_array_equal(longer.parameters, straight.parameters)
