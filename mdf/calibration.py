@@ -319,7 +319,8 @@ def calibrate(
     max_burn_in : int, optional
         Let burn-in go on past ``burn_in``, in ``block``-long windows, while the
         log-posterior is still rising (:func:`mdf.calibration.still_rising`), up to this many
-        iterations per chain (default 0: exactly ``burn_in``).
+        iterations per chain (default 0: exactly ``burn_in``; otherwise at least
+        ``burn_in``).
     thin : int, optional
         Keep every ``thin``-th state (default 500 when running until converged, otherwise
         ``iterations // 1000``: 1000 draws per chain).
@@ -408,6 +409,9 @@ def calibrate(
         scaling=scaling, edc=bool(edc), until_converged=bool(until_converged),
         target_rhat=float(target_rhat), target_ess=float(target_ess),
     )
+    if settings.max_burn_in and not settings.burn_in <= settings.max_burn_in:
+        raise ValueError(f"max_burn_in ({settings.max_burn_in}) must be 0 (a fixed burn-in) "
+                         f"or at least burn_in ({settings.burn_in})")
     threads = threads or os.cpu_count() or 1  # a callable is kept as it is
     run = Run(problem, settings, samp)
     path = Path(checkpoint) if checkpoint is not None else None

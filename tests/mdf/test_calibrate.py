@@ -304,6 +304,11 @@ def test_still_rising_compares_the_last_three_windows_with_the_three_before():
     assert not still_rising([-1.0, -1.0, -1.0, 2.0, 2.0, 2.0], tol=3.5)
 
 
+def test_max_burn_in_below_burn_in_is_refused(pixel):
+    with pytest.raises(ValueError, match=r"max_burn_in \(3000\) must be 0 .* burn_in \(4000\)"):
+        mdf.calibrate(pixel, "400", seed=1, threads=1, **{**SHORT, "max_burn_in": 3000})
+
+
 def test_fixed_burn_in_by_default(result):
     assert result.burn_in_iterations == SHORT["burn_in"]
     assert result.sampling_iterations == SHORT["iterations"]
