@@ -32,7 +32,6 @@ import mdf
 from mdf.batch import pixel_seed
 
 CBF = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "fluxval" / "cbf"
-DONE = re.compile(r"pixel (\S+): done in [0-9.]+ s \(([0-9.]+) s CPU\)(?! \(resumed\))")
 BLOCK = re.compile(r"INFO (\S+) sampling (\d+)/")
 
 
@@ -80,6 +79,8 @@ def main() -> None:
                         help="that run's log, for its CPU seconds per pixel")
     parser.add_argument("--json", type=Path, default=None, help="append each row here")
     args = parser.parse_args()
+    from run_convergence import DONE  # a sibling script: benchmarks/ is on sys.path
+
     logged, last = {}, {}  # pixel: (CPU s of a run from scratch, sampling iterations)
     if args.log is not None:
         for line in args.log.read_text().splitlines():

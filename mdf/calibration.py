@@ -557,17 +557,22 @@ def still_rising(window_lp, windows: int = _RISE_WINDOWS, tol: float = _RISE_TOL
         with one state per chain per block; the burn-in windows' medians of 20 states per
         chain vary less.
     """
+    rise = _rise(window_lp, windows)
+    return bool(math.isnan(rise) or rise > tol)
+
+
+def _rise(window_lp, windows: int = _RISE_WINDOWS) -> float:
+    """Mean of the last ``windows`` window medians minus that of the ``windows`` before
+    (NaN with fewer than ``2·windows``)."""
     w = np.asarray(window_lp, dtype=float)
     if w.size < 2 * windows:
-        return True
-    return bool(w[-windows:].mean() - w[-2 * windows:-windows].mean() > tol)
+        return float("nan")
+    return float(w[-windows:].mean() - w[-2 * windows:-windows].mean())
 
 
 def _log_extension(run: Run, final: bool) -> None:
     s = run.settings
-    w = run.window_lp
-    rise = (w[-_RISE_WINDOWS:].mean() - w[-2 * _RISE_WINDOWS:-_RISE_WINDOWS].mean()
-            if w.size >= 2 * _RISE_WINDOWS else float("nan"))
+    rise = _rise(run.window_lp)
     pid = run.problem.pixel.attrs.get("pixel_id", "pixel")
     if not final:
         if run.done_burn - s.burn_in < s.block:  # the first extension window
