@@ -1,7 +1,10 @@
-"""The carbon and fire steps shared by the JPL kernels (DALEC 400 and 809/811).
+"""The rates pass and the carbon and fire steps shared by the JPL kernels (DALEC 400, 809/811).
 
-Both are inlined into each model's time loop, so the pools travel in registers exactly as in
-a hand-written loop; each writes its own flux slots for step ``n``. The equations and their
+A run is two loops over the steps. :func:`rates_pass` first evaluates everything that does not
+depend on the pools (thirteen exp/log per step, most of a run's work) with nothing carried from
+step to step, so LLVM vectorises it; the time loop then inlines :func:`carbon_step` and
+:func:`fire_step`, so the pools travel in registers exactly as in a hand-written loop; each
+writes its own flux slots for step ``n``. The equations and their
 order are those of CARDAMOM v2.2 ``DALEC_400.c``/``DALEC_811.c`` (see the model modules).
 """
 
@@ -9,46 +12,84 @@ from __future__ import annotations
 
 from numba import njit
 
-from .._kernels import _loss
+from .._kernels import _loss, _pulse
+from . import _vecmath
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rates_pass(temp, moist, moist_sens, sin_t, cos_t, pulse_f, pulse_l, dt, pars, fluxes):
+    """First pass over the steps: every factor of the carbon step that depends on drivers and
+    parameters only, so the pass has no loop-carried state and vectorises.
+
+    Writes the decomposition factor τ = exp(Θ T)(moist · moist_sens + 1) (slot 1; model 400
+    passes ``moist_sens = 0``), the phenology factors Φ_f, Φ_l (slots 8, 15), and, for
+    :func:`carbon_step` to multiply by the pools and overwrite, the compounded loss rates of
+    labile release, leaf fall, litter and SOM respiration and litter-to-SOM (slots 7, 9, 12,
+    13, 14). ``pulse_f``, ``pulse_l`` are :func:`dalec._kernels._pulse_constants` tuples.
+    """
+    amp_f, sw_f, cos_f, sin_f = pulse_f
+    amp_l, sw_l, cos_l, sin_l = pulse_l
+    theta = pars[9]
+    t_lit = pars[7]
+    t_som = pars[8]
+    t_l2s = pars[0]
+    tau_row = fluxes[1]
+    phi_f_row = fluxes[8]
+    phi_l_row = fluxes[15]
+    lab_row = fluxes[7]
+    fol_row = fluxes[9]
+    lit_row = fluxes[12]
+    som_row = fluxes[13]
+    l2s_row = fluxes[14]
+    for n in range(temp.shape[0]):
+        tau = _vecmath.exp(theta * temp[n]) * (moist[n] * moist_sens + 1.0)
+        phi_f = _pulse(sin_t[n], cos_t[n], amp_f, sw_f, cos_f, sin_f)
+        phi_l = _pulse(sin_t[n], cos_t[n], amp_l, sw_l, cos_l, sin_l)
+        tau_row[n] = tau
+        phi_f_row[n] = phi_f
+        phi_l_row[n] = phi_l
+        lab_row[n] = _loss(phi_l, dt)
+        fol_row[n] = _loss(phi_f, dt)
+        lit_row[n] = _loss(tau * t_lit, dt)
+        som_row[n] = _loss(tau * t_som, dt)
+        l2s_row[n] = _loss(t_l2s * tau, dt)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def carbon_step(n, gpp, tau, phi_f, phi_l, dt, k_wood, k_root, pars,
-                lab, fol, roo, woo, lit, som, fluxes):
+def carbon_step(n, gpp, dt, k_wood, k_root, pars, lab, fol, roo, woo, lit, som, fluxes):
     """Allocation, turnover and decomposition of step ``n``, then the Euler update.
 
-    Writes flux slots 0-15 (GPP, τ, Ra, allocation, phenology factors, losses) and returns the
-    six carbon pools after the step (before fire). All losses use the start-of-step pools;
-    litter respiration and litter-to-SOM are both computed from the same litter pool.
+    Reads the loss rates that :func:`rates_pass` left in slots 7, 9, 12, 13 and 14 and
+    replaces them with the fluxes; writes slots 0 and 2-7, 9-14 (GPP, Ra, allocation,
+    losses) and returns the six carbon pools after the step (before fire). All losses use the
+    start-of-step pools; litter respiration and litter-to-SOM are both computed from the same
+    litter pool.
     """
     ra = pars[1] * gpp
     a_fol = (gpp - ra) * pars[2]
     a_lab = (gpp - ra - a_fol) * pars[12]
     a_roo = (gpp - ra - a_fol - a_lab) * pars[3]
     a_woo = gpp - ra - a_fol - a_roo - a_lab
-    lab_rel = lab * _loss(phi_l, dt)
-    fol_lit = fol * _loss(phi_f, dt)
+    lab_rel = lab * fluxes[7, n]
+    fol_lit = fol * fluxes[9, n]
     woo_tur = woo * k_wood
     roo_lit = roo * k_root
-    rh_lit = lit * _loss(tau * pars[7], dt)
-    rh_som = som * _loss(tau * pars[8], dt)
-    lit_som = lit * _loss(pars[0] * tau, dt)
+    rh_lit = lit * fluxes[12, n]
+    rh_som = som * fluxes[13, n]
+    lit_som = lit * fluxes[14, n]
     fluxes[0, n] = gpp
-    fluxes[1, n] = tau
     fluxes[2, n] = ra
     fluxes[3, n] = a_fol
     fluxes[4, n] = a_lab
     fluxes[5, n] = a_roo
     fluxes[6, n] = a_woo
     fluxes[7, n] = lab_rel
-    fluxes[8, n] = phi_f
     fluxes[9, n] = fol_lit
     fluxes[10, n] = woo_tur
     fluxes[11, n] = roo_lit
     fluxes[12, n] = rh_lit
     fluxes[13, n] = rh_som
     fluxes[14, n] = lit_som
-    fluxes[15, n] = phi_l
     return (
         lab + (a_lab - lab_rel) * dt,
         fol + (a_fol - fol_lit + lab_rel) * dt,

@@ -27,14 +27,12 @@ Bloom, A. A. and Williams, M. (2015) Biogeosciences 12, 1299-1315. doi:10.5194/b
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
-from .._kernels import _acm_gpp, _loss, _pulse, _pulse_constants, acm_forcing, phase_forcing
+from .._kernels import _acm_gpp, _loss, _pulse_constants, acm_forcing, phase_forcing
 from ..model import Model, Observable, Parameter
-from ._jpl_step import carbon_step, fire_step
+from ._jpl_step import carbon_step, fire_step, rates_pass
 
 DRIVERS = ("tmin", "tmax", "swrad", "co2", "doy", "burned_area")
 
@@ -148,11 +146,13 @@ def _run(forcing, site, pars, pools, fluxes):
     """One DALEC 400 run into preallocated ``pools (6, N+1)`` and ``fluxes (28, N)``."""
     n_steps = forcing.shape[1]
     dt = site[0]
-    amp_f, sw_f, cos_f, sin_f = _pulse_constants(pars[4], pars[15], pars[14])
-    amp_l, sw_l, cos_l, sin_l = _pulse_constants(1.001, pars[13], pars[11])  # L_lab = 1.001
+    pulse_f = _pulse_constants(pars[4], pars[15], pars[14])
+    pulse_l = _pulse_constants(1.001, pars[13], pars[11])  # L_lab = 1.001
     k_wood = _loss(pars[5], dt)
     k_root = _loss(pars[6], dt)
-    # fixed combustion factors (labile, foliar, root, wood, litter, SOM) and resilience 0.5
+    # no moisture term: τ = exp(Θ T) (T · 0 + 1)
+    rates_pass(forcing[F_TEMP], forcing[F_TEMP], 0.0, forcing[F_SIN], forcing[F_COS], pulse_f,
+               pulse_l, dt, pars, fluxes)
     for i in range(6):
         pools[i, 0] = pars[17 + i]
     lab = pools[0, 0]
@@ -167,15 +167,10 @@ def _run(forcing, site, pars, pools, fluxes):
             lai, pars[10], forcing[F_CO2, n], forcing[F_SWRAD, n],
             forcing[F_GC, n], forcing[F_EXPGC, n], forcing[F_DAYL, n],
         )
-        tau = math.exp(pars[9] * forcing[F_TEMP, n])
-        sin_t = forcing[F_SIN, n]
-        cos_t = forcing[F_COS, n]
-        phi_f = _pulse(sin_t, cos_t, amp_f, sw_f, cos_f, sin_f)
-        phi_l = _pulse(sin_t, cos_t, amp_l, sw_l, cos_l, sin_l)
         lab, fol, roo, woo, lit, som = carbon_step(
-            n, gpp, tau, phi_f, phi_l, dt, k_wood, k_root, pars,
-            lab, fol, roo, woo, lit, som, fluxes,
+            n, gpp, dt, k_wood, k_root, pars, lab, fol, roo, woo, lit, som, fluxes,
         )
+        # fixed combustion factors (labile, foliar, root, wood, litter, SOM), resilience 0.5
         lab, fol, roo, woo, lit, som = fire_step(
             n, forcing[F_BA, n], dt, 0.1, 0.9, 0.1, 0.1, 0.5, 0.01, 1.0 - 0.5, True,
             lab, fol, roo, woo, lit, som, fluxes,

@@ -29,16 +29,15 @@ carbon balance. Biogeosciences 17, 6393-6422. doi:10.5194/bg-17-6393-2020
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
 from numba import njit, prange
 
-from .._kernels import _acm_gpp, _loss, _pulse, _pulse_constants
+from .._kernels import _acm_gpp, _loss, _pulse_constants
 from ..model import Model, ModelError, Observable, Parameter
 from . import dalec400
-from ._jpl_step import carbon_step, fire_step
+from ._jpl_step import carbon_step, fire_step, rates_pass
 
 DRIVERS = dalec400.DRIVERS + ("vpd", "precip")
 POOLS = dalec400.POOLS + ("h2o_paw",)
@@ -135,8 +134,8 @@ def _run(forcing, site, pars, pools, fluxes):
     """One DALEC 809/811 run into ``pools (7, N+1)`` and ``fluxes (30, N)``."""
     n_steps = forcing.shape[1]
     dt = site[0]
-    amp_f, sw_f, cos_f, sin_f = _pulse_constants(pars[4], pars[15], pars[14])
-    amp_l, sw_l, cos_l, sin_l = _pulse_constants(pars[31], pars[13], pars[11])
+    pulse_f = _pulse_constants(pars[4], pars[15], pars[14])
+    pulse_l = _pulse_constants(pars[31], pars[13], pars[11])
     k_wood = _loss(pars[5], dt)
     k_root = _loss(pars[6], dt)
     cf_fol = pars[27]
@@ -144,6 +143,8 @@ def _run(forcing, site, pars, pools, fluxes):
     cf_lit = pars[27] / 2 + pars[28] / 2
     cf_som = pars[29]
     keep = 1.0 - pars[30]
+    rates_pass(forcing[F_TEMP], forcing[F_MOIST], pars[32], forcing[F_SIN], forcing[F_COS],
+               pulse_f, pulse_l, dt, pars, fluxes)
     for i in range(6):
         pools[i, 0] = pars[17 + i]
     pools[6, 0] = pars[26]
@@ -161,14 +162,8 @@ def _run(forcing, site, pars, pools, fluxes):
             forcing[F_GC, n], forcing[F_EXPGC, n], forcing[F_DAYL, n],
         ) * min(w / pars[25], 1.0)
         et = gpp * forcing[F_VPD, n] / pars[23]
-        tau = math.exp(pars[9] * forcing[F_TEMP, n]) * (forcing[F_MOIST, n] * pars[32] + 1.0)
-        sin_t = forcing[F_SIN, n]
-        cos_t = forcing[F_COS, n]
-        phi_f = _pulse(sin_t, cos_t, amp_f, sw_f, cos_f, sin_f)
-        phi_l = _pulse(sin_t, cos_t, amp_l, sw_l, cos_l, sin_l)
         lab, fol, roo, woo, lit, som = carbon_step(
-            n, gpp, tau, phi_f, phi_l, dt, k_wood, k_root, pars,
-            lab, fol, roo, woo, lit, som, fluxes,
+            n, gpp, dt, k_wood, k_root, pars, lab, fol, roo, woo, lit, som, fluxes,
         )
         # bucket: runoff from the start-of-step water, then the balance
         if w > pars[24] / 2:

@@ -1,0 +1,73 @@
+"""The branch-free exp and log of dalec.models._vecmath against the C library's (math.exp/log)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from numba import njit
+
+from dalec.models import _vecmath
+
+
+@njit
+def _exp_all(xs, out):
+    for i in range(xs.shape[0]):
+        out[i] = _vecmath.exp(xs[i])
+
+
+@njit
+def _log_all(xs, out):
+    for i in range(xs.shape[0]):
+        out[i] = _vecmath.log(xs[i])
+
+
+def _ulps(actual, expected):
+    """Distance in units of the last place of ``expected`` (finite, non-zero values)."""
+    return np.abs(actual - expected) / np.spacing(np.abs(expected))
+
+
+def _apply(fn, xs):
+    out = np.empty_like(xs)
+    fn(xs, out)
+    return out
+
+
+@pytest.mark.parametrize("lo, hi", [(-745.0, 709.7), (-1.0, 1.0), (-1e-6, 1e-6), (-745.1, -700.0)])
+def test_exp_within_one_ulp(lo, hi):
+    xs = np.random.default_rng(0).uniform(lo, hi, 200_000)
+    expected = np.array([math.exp(x) for x in xs])
+    actual = _apply(_exp_all, xs)
+    normal = expected >= np.finfo(float).tiny
+    assert _ulps(actual[normal], expected[normal]).max() <= 1.0
+    # subnormal results: within one subnormal step
+    assert np.abs(actual[~normal] - expected[~normal]).max(initial=0.0) <= 5e-324
+
+
+@pytest.mark.parametrize("scale", ["wide", "near_one", "subnormal"])
+def test_log_within_one_ulp(scale):
+    rng = np.random.default_rng(1)
+    if scale == "wide":
+        xs = np.exp(rng.uniform(-708, 709, 200_000))
+    elif scale == "near_one":
+        xs = rng.uniform(0.7, 1.4, 200_000)
+    else:
+        xs = rng.uniform(5e-324, 2.2e-308, 200_000)
+    expected = np.array([math.log(x) for x in xs])
+    actual = _apply(_log_all, xs)
+    nonzero = expected != 0.0
+    assert _ulps(actual[nonzero], expected[nonzero]).max() <= 1.0
+    assert np.all(actual[~nonzero] == 0.0)
+
+
+def test_special_values_as_the_c_library():
+    inf, nan = math.inf, math.nan
+    xs = np.array([0.0, -0.0, inf, -inf, nan, 710.0, -746.0, 5e-324, -5e-324])
+    got = _apply(_exp_all, xs)
+    want = np.array([inf if x > 709.79 else math.exp(x) for x in xs])  # math.exp raises there
+    np.testing.assert_array_equal(got, want)
+    xs = np.append(xs, [1.0, -1.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want = np.log(xs)  # numpy's log is the C library's on these values (-inf, NaN)
+    np.testing.assert_array_equal(_apply(_log_all, xs), want)
