@@ -455,23 +455,34 @@ def _add_constraint(b, name, con, pixel, model):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _op_value(o, n, pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_par):
-    """Model equivalent of operator ``o`` at step ``n``."""
+def _fill_series(o, lo, hi, pt_idx, pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign,
+                 op_par, series):
+    """Model equivalent of operator ``o`` at the points ``lo:hi`` (steps ``pt_idx``) into
+    ``series``.
+
+    Row by row of the operator, each a loop over the points: a point's value is the same sum
+    in the same order as one point at a time (``Σ sign·row``, then ``/ pars[op_par]``), but
+    the operator's kind and rows are read once per term rather than once per point.
+    """
     kind = op_kind[o]
-    acc = 0.0
+    src = fluxes if kind == OP_FLUX else pools
+    shift = 1 if kind == OP_POOL_END else 0
+    for k in range(lo, hi):
+        series[k] = 0.0
     for j in range(op_ptr[o], op_ptr[o + 1]):
-        r = op_rows[j]
-        if kind == 0:
-            acc += op_sign[j] * fluxes[r, n]
-        elif kind == 1:
-            acc += op_sign[j] * pools[r, n]
-        elif kind == 2:
-            acc += op_sign[j] * pools[r, n + 1]
+        row = src[op_rows[j]]
+        sign = op_sign[j]
+        if kind == OP_POOL_MID:
+            for k in range(lo, hi):
+                n = pt_idx[k]
+                series[k] += sign * 0.5 * (row[n] + row[n + 1])
         else:
-            acc += op_sign[j] * 0.5 * (pools[r, n] + pools[r, n + 1])
+            for k in range(lo, hi):
+                series[k] += sign * row[pt_idx[k] + shift]
     if op_par[o] >= 0:
-        acc = acc / pars[op_par[o]]
-    return acc
+        divisor = pars[op_par[o]]
+        for k in range(lo, hi):
+            series[k] = series[k] / divisor
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -492,12 +503,11 @@ def _log_likelihood(pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_p
     observation, ``pt_lobs`` its log (floored at the threshold; log-normal terms) and
     ``pt_isig`` the inverse of σ (Gaussian) or of ln u (log-normal), all set once per pixel.
     """
-    for k in range(pt_idx.shape[0]):
-        series[k] = _op_value(pt_op[k], pt_idx[k], pars, pools, fluxes, op_kind, op_ptr,
-                              op_rows, op_sign, op_par)
     n_terms = t_int.shape[0]
     total = 0.0
     for t in range(n_terms):
+        _fill_series(t_int[t, 0], pt_ptr[t], pt_ptr[t + 1], pt_idx, pars, pools, fluxes,
+                     op_kind, op_ptr, op_rows, op_sign, op_par, series)
         agg = t_int[t, 1]
         err = t_int[t, 2]
         norm = t_int[t, 3]
@@ -520,14 +530,16 @@ def _log_likelihood(pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_p
                 m_shift = ms
         chi2 = 0.0
         if agg == 0:
+            if norm != 0:  # (without normalisation m_shift = 0 and m_norm = 1: exact no-ops)
+                for k in range(lo, hi):
+                    series[k] = (series[k] - m_shift) / m_norm
             if err == 1:
                 for k in range(lo, hi):
-                    m = (series[k] - m_shift) / m_norm
-                    r = (math.log(max(m, th)) - pt_lobs[k]) * pt_isig[k]
+                    r = (math.log(max(series[k], th)) - pt_lobs[k]) * pt_isig[k]
                     chi2 += r * r
             else:
                 for k in range(lo, hi):
-                    r = ((series[k] - m_shift) / m_norm - pt_obs[k]) * pt_isig[k]
+                    r = (series[k] - pt_obs[k]) * pt_isig[k]
                     chi2 += r * r
         elif agg == 1:
             ms = 0.0
