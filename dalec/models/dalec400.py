@@ -32,7 +32,7 @@ from numba import njit, prange
 
 from .._kernels import _acm_gpp, _loss, _pulse_constants, acm_forcing, phase_forcing
 from ..model import Model, Observable, Parameter
-from ._jpl_step import carbon_step, fire_step, rates_pass
+from ._jpl_step import carbon_step, clear_unburned, fire_step, rates_pass
 
 DRIVERS = ("tmin", "tmax", "swrad", "co2", "doy", "burned_area")
 
@@ -181,6 +181,7 @@ def _run(forcing, site, pars, pools, fluxes):
         pools[3, n + 1] = woo
         pools[4, n + 1] = lit
         pools[5, n + 1] = som
+    clear_unburned(forcing[F_BA], fluxes)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")

@@ -37,7 +37,7 @@ from numba import njit, prange
 from .._kernels import _acm_gpp, _loss, _pulse_constants
 from ..model import Model, ModelError, Observable, Parameter
 from . import dalec400
-from ._jpl_step import carbon_step, fire_step, rates_pass
+from ._jpl_step import carbon_step, clear_unburned, fire_step, rates_pass
 
 DRIVERS = dalec400.DRIVERS + ("vpd", "precip")
 POOLS = dalec400.POOLS + ("h2o_paw",)
@@ -184,6 +184,7 @@ def _run(forcing, site, pars, pools, fluxes):
         pools[6, n + 1] = w
         fluxes[28, n] = et
         fluxes[29, n] = runoff
+    clear_unburned(forcing[F_BA], fluxes)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
