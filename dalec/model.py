@@ -99,6 +99,11 @@ class Model:
         ``pools (n_pools, n_steps + 1)`` and ``fluxes (n_fluxes, n_steps)``.
     ensemble_kernel : numba dispatcher
         The same over a ``(n_samples, n_pars)`` parameter array, parallel over samples.
+    pair_kernel : numba dispatcher, optional
+        ``pair_kernel(forcing, site, pars_a, pars_b, pools_a, pools_b, fluxes_a, fluxes_b)``:
+        two runs with their time loops interleaved, each bit for bit what ``kernel`` writes,
+        so that one core overlaps their dependency chains. Samplers that move two chains in
+        lockstep (``demcz``) use it; without it they call ``kernel`` twice.
     derived : callable
         ``derived(pars, pools, fluxes) -> dict`` of extra output series (``lai``, ``nee``, ...),
         numpy-vectorised over leading sample dimensions.
@@ -131,6 +136,7 @@ class Model:
     constant_step: bool = True
     observables: Mapping[str, Observable] = field(default_factory=dict)
     pool_outflows: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    pair_kernel: Callable | None = None
 
     @property
     def n_parameters(self) -> int:

@@ -109,15 +109,7 @@ def fire_step(n, burned, dt, cf_lab, cf_fol, cf_roo, cf_woo, cf_lit, cf_som, kee
     non-combusted share ``C·BA·(1 - cf)·keep/Δt`` of labile, foliar and root C goes to litter
     and of wood to SOM (slots 23-26), and of litter to SOM (slot 27) only if ``kill_litter``
     (model 400; 809/811 never write that slot, so it stays 0). Returns the pools after fire.
-
-    A step without burned area returns the pools as they are and writes nothing: there the
-    reference subtracts exactly zero from every (finite) pool, and :func:`clear_unburned`
-    writes the zero fire fluxes in one pass after the time loop (most steps of most pixels
-    have no fire; the 12 stores a step were ~10 % of a run). Only non-finite pools differ
-    (an infinite pool stays infinite where the reference makes it NaN; both fail the EDCs).
     """
-    if burned == 0.0:
-        return lab, fol, roo, woo, lit, som
     ba = burned / dt
     e_lab = lab * ba * cf_lab
     e_fol = fol * ba * cf_fol
@@ -153,9 +145,21 @@ def fire_step(n, burned, dt, cf_lab, cf_fol, cf_roo, cf_woo, cf_lit, cf_som, kee
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def clear_unburned(burned, fluxes):
-    """Zero fire flux slots 16-27 at the steps without burned area (see :func:`fire_step`)."""
+def any_fire(burned):
+    """True if any step has burned area (NaN counts as fire: the reference's arithmetic then
+    carries the NaN into the pools)."""
+    for n in range(burned.shape[0]):
+        if burned[n] != 0.0:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def zero_fire(fluxes):
+    """Fire flux slots 16-27 set to 0 for a run without burned area, whose kernels skip
+    :func:`fire_step`: with no burned area the reference's fire step subtracts exactly zero
+    from every finite pool, and writes these zeros (~10 % of a run for its 12 stores a step).
+    Only non-finite pools differ (an infinite pool stays infinite where the reference makes it
+    NaN; both fail the EDCs)."""
     for slot in range(16, 28):
-        row = fluxes[slot]
-        for n in range(burned.shape[0]):
-            row[n] = 0.0 if burned[n] == 0.0 else row[n]  # a select: the loop vectorises
+        fluxes[slot, :] = 0.0

@@ -32,7 +32,7 @@ from numba import njit, prange
 
 from .._kernels import _acm_gpp, _loss, _pulse_constants, acm_forcing, phase_forcing
 from ..model import Model, Observable, Parameter
-from ._jpl_step import carbon_step, clear_unburned, fire_step, rates_pass
+from ._jpl_step import any_fire, carbon_step, fire_step, rates_pass, zero_fire
 
 DRIVERS = ("tmin", "tmax", "swrad", "co2", "doy", "burned_area")
 
@@ -141,47 +141,87 @@ def prepare(drivers, latitude, options=None):
     return forcing, np.array([deltat])
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _run(forcing, site, pars, pools, fluxes):
-    """One DALEC 400 run into preallocated ``pools (6, N+1)`` and ``fluxes (28, N)``."""
-    n_steps = forcing.shape[1]
-    dt = site[0]
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _begin(forcing, dt, pars, pools, fluxes):
+    """The rates pass and the initial pools of one run; returns ``(k_wood, k_root)``."""
     pulse_f = _pulse_constants(pars[4], pars[15], pars[14])
     pulse_l = _pulse_constants(1.001, pars[13], pars[11])  # L_lab = 1.001
-    k_wood = _loss(pars[5], dt)
-    k_root = _loss(pars[6], dt)
     # no moisture term: τ = exp(Θ T) (T · 0 + 1)
     rates_pass(forcing[F_TEMP], forcing[F_TEMP], 0.0, forcing[F_SIN], forcing[F_COS], pulse_f,
                pulse_l, dt, pars, fluxes)
     for i in range(6):
         pools[i, 0] = pars[17 + i]
-    lab = pools[0, 0]
-    fol = pools[1, 0]
-    roo = pools[2, 0]
-    woo = pools[3, 0]
-    lit = pools[4, 0]
-    som = pools[5, 0]
-    for n in range(n_steps):
-        lai = fol / pars[16]
-        gpp = _acm_gpp(
-            lai, pars[10], forcing[F_CO2, n], forcing[F_SWRAD, n],
-            forcing[F_GC, n], forcing[F_EXPGC, n], forcing[F_DAYL, n],
-        )
-        lab, fol, roo, woo, lit, som = carbon_step(
-            n, gpp, dt, k_wood, k_root, pars, lab, fol, roo, woo, lit, som, fluxes,
-        )
-        # fixed combustion factors (labile, foliar, root, wood, litter, SOM), resilience 0.5
+    return _loss(pars[5], dt), _loss(pars[6], dt)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _step(n, forcing, dt, k_wood, k_root, pars, lab, fol, roo, woo, lit, som, pools, fluxes,
+          fire):
+    """Step ``n`` of one run: GPP, the carbon step, fire (if ``fire``, a literal), and the
+    pools after the step."""
+    lai = fol / pars[16]
+    gpp = _acm_gpp(
+        lai, pars[10], forcing[F_CO2, n], forcing[F_SWRAD, n],
+        forcing[F_GC, n], forcing[F_EXPGC, n], forcing[F_DAYL, n],
+    )
+    lab, fol, roo, woo, lit, som = carbon_step(
+        n, gpp, dt, k_wood, k_root, pars, lab, fol, roo, woo, lit, som, fluxes,
+    )
+    if fire:  # fixed combustion factors (labile, foliar, root, wood, litter, SOM), resilience 0.5
         lab, fol, roo, woo, lit, som = fire_step(
             n, forcing[F_BA, n], dt, 0.1, 0.9, 0.1, 0.1, 0.5, 0.01, 1.0 - 0.5, True,
             lab, fol, roo, woo, lit, som, fluxes,
         )
-        pools[0, n + 1] = lab
-        pools[1, n + 1] = fol
-        pools[2, n + 1] = roo
-        pools[3, n + 1] = woo
-        pools[4, n + 1] = lit
-        pools[5, n + 1] = som
-    clear_unburned(forcing[F_BA], fluxes)
+    pools[0, n + 1] = lab
+    pools[1, n + 1] = fol
+    pools[2, n + 1] = roo
+    pools[3, n + 1] = woo
+    pools[4, n + 1] = lit
+    pools[5, n + 1] = som
+    return lab, fol, roo, woo, lit, som
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _run(forcing, site, pars, pools, fluxes):
+    """One DALEC 400 run into preallocated ``pools (6, N+1)`` and ``fluxes (28, N)``."""
+    dt = site[0]
+    k_wood, k_root = _begin(forcing, dt, pars, pools, fluxes)
+    lab, fol, roo, woo, lit, som = pars[17], pars[18], pars[19], pars[20], pars[21], pars[22]
+    if any_fire(forcing[F_BA]):
+        for n in range(forcing.shape[1]):
+            lab, fol, roo, woo, lit, som = _step(n, forcing, dt, k_wood, k_root, pars,
+                                                 lab, fol, roo, woo, lit, som, pools, fluxes, True)
+    else:  # the fire step would subtract exactly 0 (see _jpl_step.zero_fire)
+        for n in range(forcing.shape[1]):
+            lab, fol, roo, woo, lit, som = _step(n, forcing, dt, k_wood, k_root, pars,
+                                                 lab, fol, roo, woo, lit, som, pools, fluxes, False)
+        zero_fire(fluxes)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _run_pair(forcing, site, pars_a, pars_b, pools_a, pools_b, fluxes_a, fluxes_b):
+    """Two runs, their time loops interleaved step by step: each is :func:`_run`'s bit for
+    bit, and one core overlaps the two chains of dependent operations (GPP needs the foliar
+    pool the step before made), which one run leaves waiting on each other."""
+    dt = site[0]
+    kw_a, kr_a = _begin(forcing, dt, pars_a, pools_a, fluxes_a)
+    kw_b, kr_b = _begin(forcing, dt, pars_b, pools_b, fluxes_b)
+    a0, a1, a2, a3, a4, a5 = pars_a[17], pars_a[18], pars_a[19], pars_a[20], pars_a[21], pars_a[22]
+    b0, b1, b2, b3, b4, b5 = pars_b[17], pars_b[18], pars_b[19], pars_b[20], pars_b[21], pars_b[22]
+    if any_fire(forcing[F_BA]):
+        for n in range(forcing.shape[1]):
+            a0, a1, a2, a3, a4, a5 = _step(n, forcing, dt, kw_a, kr_a, pars_a,
+                                           a0, a1, a2, a3, a4, a5, pools_a, fluxes_a, True)
+            b0, b1, b2, b3, b4, b5 = _step(n, forcing, dt, kw_b, kr_b, pars_b,
+                                           b0, b1, b2, b3, b4, b5, pools_b, fluxes_b, True)
+    else:
+        for n in range(forcing.shape[1]):
+            a0, a1, a2, a3, a4, a5 = _step(n, forcing, dt, kw_a, kr_a, pars_a,
+                                           a0, a1, a2, a3, a4, a5, pools_a, fluxes_a, False)
+            b0, b1, b2, b3, b4, b5 = _step(n, forcing, dt, kw_b, kr_b, pars_b,
+                                           b0, b1, b2, b3, b4, b5, pools_b, fluxes_b, False)
+        zero_fire(fluxes_a)
+        zero_fire(fluxes_b)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -241,6 +281,7 @@ MODEL = Model(
     prepare=prepare,
     kernel=_run,
     ensemble_kernel=_run_ensemble,
+    pair_kernel=_run_pair,
     derived=derived,
     observables=OBSERVABLES,
     pool_outflows=POOL_OUTFLOWS,

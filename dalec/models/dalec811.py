@@ -37,7 +37,7 @@ from numba import njit, prange
 from .._kernels import _acm_gpp, _loss, _pulse_constants
 from ..model import Model, ModelError, Observable, Parameter
 from . import dalec400
-from ._jpl_step import carbon_step, clear_unburned, fire_step, rates_pass
+from ._jpl_step import any_fire, carbon_step, fire_step, rates_pass, zero_fire
 
 DRIVERS = dalec400.DRIVERS + ("vpd", "precip")
 POOLS = dalec400.POOLS + ("h2o_paw",)
@@ -129,62 +129,74 @@ def prepare(drivers, latitude, options=None):
     return forcing, np.array([site[0], t_mean, p_mean])
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _run(forcing, site, pars, pools, fluxes):
-    """One DALEC 809/811 run into ``pools (7, N+1)`` and ``fluxes (30, N)``."""
-    n_steps = forcing.shape[1]
-    dt = site[0]
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _begin(forcing, dt, pars, pools, fluxes):
+    """The rates pass and the initial pools of one run; returns ``(k_wood, k_root)``."""
     pulse_f = _pulse_constants(pars[4], pars[15], pars[14])
     pulse_l = _pulse_constants(pars[31], pars[13], pars[11])
-    k_wood = _loss(pars[5], dt)
-    k_root = _loss(pars[6], dt)
-    cf_fol = pars[27]
-    cf_lig = pars[28]
-    cf_lit = pars[27] / 2 + pars[28] / 2
-    cf_som = pars[29]
-    keep = 1.0 - pars[30]
     rates_pass(forcing[F_TEMP], forcing[F_MOIST], pars[32], forcing[F_SIN], forcing[F_COS],
                pulse_f, pulse_l, dt, pars, fluxes)
     for i in range(6):
         pools[i, 0] = pars[17 + i]
     pools[6, 0] = pars[26]
-    lab = pools[0, 0]
-    fol = pools[1, 0]
-    roo = pools[2, 0]
-    woo = pools[3, 0]
-    lit = pools[4, 0]
-    som = pools[5, 0]
-    w = pools[6, 0]
-    for n in range(n_steps):
-        lai = fol / pars[16]
-        gpp = _acm_gpp(
-            lai, pars[10], forcing[F_CO2, n], forcing[F_SWRAD, n],
-            forcing[F_GC, n], forcing[F_EXPGC, n], forcing[F_DAYL, n],
-        ) * min(w / pars[25], 1.0)
-        et = gpp * forcing[F_VPD, n] / pars[23]
-        lab, fol, roo, woo, lit, som = carbon_step(
-            n, gpp, dt, k_wood, k_root, pars, lab, fol, roo, woo, lit, som, fluxes,
-        )
-        # bucket: runoff from the start-of-step water, then the balance
-        if w > pars[24] / 2:
-            runoff = (w - pars[24] / 4) / dt
-        else:
-            runoff = w * w / pars[24] / dt
-        w = w - runoff * dt + forcing[F_PREC, n] * dt - et * dt
+    return _loss(pars[5], dt), _loss(pars[6], dt)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _step(n, forcing, dt, k_wood, k_root, pars, lab, fol, roo, woo, lit, som, w, pools, fluxes,
+          fire):
+    """Step ``n`` of one run: GPP, ET, the carbon step, the bucket, fire (if ``fire``, a
+    literal), and the pools after the step."""
+    lai = fol / pars[16]
+    gpp = _acm_gpp(
+        lai, pars[10], forcing[F_CO2, n], forcing[F_SWRAD, n],
+        forcing[F_GC, n], forcing[F_EXPGC, n], forcing[F_DAYL, n],
+    ) * min(w / pars[25], 1.0)
+    et = gpp * forcing[F_VPD, n] / pars[23]
+    lab, fol, roo, woo, lit, som = carbon_step(
+        n, gpp, dt, k_wood, k_root, pars, lab, fol, roo, woo, lit, som, fluxes,
+    )
+    # bucket: runoff from the start-of-step water, then the balance
+    if w > pars[24] / 2:
+        runoff = (w - pars[24] / 4) / dt
+    else:
+        runoff = w * w / pars[24] / dt
+    w = w - runoff * dt + forcing[F_PREC, n] * dt - et * dt
+    if fire:
+        cf_lig = pars[28]
         lab, fol, roo, woo, lit, som = fire_step(
-            n, forcing[F_BA, n], dt, cf_lig, cf_fol, cf_lig, cf_lig, cf_lit, cf_som, keep, False,
+            n, forcing[F_BA, n], dt, cf_lig, pars[27], cf_lig, cf_lig,
+            pars[27] / 2 + pars[28] / 2, pars[29], 1.0 - pars[30], False,
             lab, fol, roo, woo, lit, som, fluxes,
         )
-        pools[0, n + 1] = lab
-        pools[1, n + 1] = fol
-        pools[2, n + 1] = roo
-        pools[3, n + 1] = woo
-        pools[4, n + 1] = lit
-        pools[5, n + 1] = som
-        pools[6, n + 1] = w
-        fluxes[28, n] = et
-        fluxes[29, n] = runoff
-    clear_unburned(forcing[F_BA], fluxes)
+    pools[0, n + 1] = lab
+    pools[1, n + 1] = fol
+    pools[2, n + 1] = roo
+    pools[3, n + 1] = woo
+    pools[4, n + 1] = lit
+    pools[5, n + 1] = som
+    pools[6, n + 1] = w
+    fluxes[28, n] = et
+    fluxes[29, n] = runoff
+    return lab, fol, roo, woo, lit, som, w
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _run(forcing, site, pars, pools, fluxes):
+    """One DALEC 809/811 run into ``pools (7, N+1)`` and ``fluxes (30, N)``."""
+    dt = site[0]
+    k_wood, k_root = _begin(forcing, dt, pars, pools, fluxes)
+    c0, c1, c2, c3, c4, c5, w = (pars[17], pars[18], pars[19], pars[20], pars[21], pars[22],
+                                 pars[26])
+    if any_fire(forcing[F_BA]):
+        for n in range(forcing.shape[1]):
+            c0, c1, c2, c3, c4, c5, w = _step(n, forcing, dt, k_wood, k_root, pars,
+                                              c0, c1, c2, c3, c4, c5, w, pools, fluxes, True)
+    else:  # the fire step would subtract exactly 0 (see _jpl_step.zero_fire)
+        for n in range(forcing.shape[1]):
+            c0, c1, c2, c3, c4, c5, w = _step(n, forcing, dt, k_wood, k_root, pars,
+                                              c0, c1, c2, c3, c4, c5, w, pools, fluxes, False)
+        zero_fire(fluxes)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
