@@ -34,13 +34,26 @@ from .terms import no_data, no_terms, terms_for
 
 
 @cache
+def _pair_of(kernel):
+    """Two calls of ``kernel``: the pair kernel of a model without its own."""
+
+    @njit(nogil=True, error_model="numpy")
+    def pair(forcing, site, pars_a, pars_b, pools_a, pools_b, fluxes_a, fluxes_b):
+        kernel(forcing, site, pars_a, pools_a, fluxes_a)
+        kernel(forcing, site, pars_b, pools_b, fluxes_b)
+
+    return pair
+
+
+@cache
 def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation,
-              weight=1.0):
-    """The compiled log-posterior, EDC score and guided EDC score for one (model kernel, EDC
-    hooks, family terms) combination.
+              weight=1.0, pair_kernel=None):
+    """The compiled log-posterior, its two-point form, the EDC score and the guided EDC
+    score for one (model kernel, EDC hooks, family terms) combination.
 
     Built once per process and model: numba closures over the kernel, hooks and terms.
     """
+    pair_kernel = pair_kernel or _pair_of(kernel)
 
     @njit(nogil=True, error_model="numpy")
     def to_pars(x, lo, span, islog, pars):
@@ -64,17 +77,46 @@ def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation,
         return total
 
     @njit(nogil=True, error_model="numpy")
-    def log_posterior(x, ctx, scratch):
+    def before_run(x, ctx, scratch):
+        """Parameters from ``x``; False where log P is -inf without a run."""
         lo, span, islog, forcing, site, edc_data, use_edc, lik, extra_data = ctx
         pars, pools, fluxes, series, terms, flags = scratch
         if not to_pars(x, lo, span, islog, pars):
-            return -math.inf
-        if use_edc and not edc_pre(pars, edc_data, flags, False):
-            return -math.inf
-        kernel(forcing, site, pars, pools, fluxes)
+            return False
+        return not (use_edc and not edc_pre(pars, edc_data, flags, False))
+
+    @njit(nogil=True, error_model="numpy")
+    def after_run(ctx, scratch):
+        """Post-run EDCs and likelihood of the run in ``scratch``."""
+        edc_data, use_edc, lik, extra_data = ctx[5], ctx[6], ctx[7], ctx[8]
+        pars, pools, fluxes, series, terms, flags = scratch
         if use_edc and not edc_post(pars, pools, fluxes, edc_data, flags, False):
             return -math.inf
         return likelihood(pars, pools, fluxes, lik, extra_data, series, terms)
+
+    @njit(nogil=True, error_model="numpy")
+    def log_posterior(x, ctx, scratch):
+        if not before_run(x, ctx, scratch):
+            return -math.inf
+        kernel(ctx[3], ctx[4], scratch[0], scratch[1], scratch[2])
+        return after_run(ctx, scratch)
+
+    @njit(nogil=True, error_model="numpy")
+    def log_posterior_pair(x_a, x_b, ctx, scratch_a, scratch_b, out):
+        """``out[0], out[1] = log_posterior(x_a), log_posterior(x_b)``, bit for bit, with
+        the two model runs interleaved (the model's ``pair_kernel``) when both are needed."""
+        forcing, site = ctx[3], ctx[4]
+        run_a = before_run(x_a, ctx, scratch_a)
+        run_b = before_run(x_b, ctx, scratch_b)
+        if run_a and run_b:
+            pair_kernel(forcing, site, scratch_a[0], scratch_b[0], scratch_a[1], scratch_b[1],
+                        scratch_a[2], scratch_b[2])
+        elif run_a:
+            kernel(forcing, site, scratch_a[0], scratch_a[1], scratch_a[2])
+        elif run_b:
+            kernel(forcing, site, scratch_b[0], scratch_b[1], scratch_b[2])
+        out[0] = after_run(ctx, scratch_a) if run_a else -math.inf
+        out[1] = after_run(ctx, scratch_b) if run_b else -math.inf
 
     @njit(nogil=True, error_model="numpy")
     def edc_score(x, ctx, scratch):
@@ -115,7 +157,7 @@ def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation,
                 score -= weight * violation(pars, pools, fluxes, ctx[5])
         return score
 
-    return log_posterior, edc_score, edc_guided
+    return log_posterior, edc_score, edc_guided, log_posterior_pair
 
 
 class Problem:
@@ -174,10 +216,10 @@ class Problem:
             else np.zeros(1)
         )
         pre, post = (self.hooks.pre, self.hooks.post) if self.hooks else (_no_edc_pre, _no_edc_post)
-        self._log_posterior, self._edc_score, self._edc_guided = _compiled(
-            self.model.kernel, pre, post, family.evaluate if family else no_terms,
-            self.hooks.violation if self.hooks else no_violation,
-            self.hooks.search_weight if self.hooks else 1.0)
+        self._log_posterior, self._edc_score, self._edc_guided, self._log_posterior_pair = (
+            _compiled(self.model.kernel, pre, post, family.evaluate if family else no_terms,
+                      self.hooks.violation if self.hooks else no_violation,
+                      self.hooks.search_weight if self.hooks else 1.0, self.model.pair_kernel))
         self.ctx = (
             self.space.lo, self.space.span, self.space.islog, self.forcing, self.site,
             self.edc_data, self.use_edc, self.likelihood.arrays(), self.extra_data,

@@ -67,105 +67,150 @@ def _pick(rng, n):
     return k if k < n else n - 1
 
 
+@njit(nogil=True, inline="always")
+def _propose(x, log_scale, rng, spare, Z, n_z, p_snooker, p_unit, noise, crossover, xp, dz):
+    """One chain's proposal into ``xp``; returns ``(snooker, log_extra, adaptive)``."""
+    d = x.shape[0]
+    n_cr = crossover.shape[0]
+    snooker = n_z >= 3 and uniform(rng) < p_snooker
+    log_extra = 0.0
+    adaptive = False
+    if snooker:
+        r0 = _pick(rng, n_z)
+        r1 = _pick(rng, n_z - 1)
+        r1 += r1 >= r0
+        r2 = _pick(rng, n_z - 2)
+        lo_r, hi_r = min(r0, r1), max(r0, r1)
+        r2 += r2 >= lo_r
+        r2 += r2 >= hi_r
+        norm0 = 0.0
+        for i in range(d):
+            dz[i] = x[i] - Z[r0, i]
+            norm0 += dz[i] * dz[i]
+        norm0 = math.sqrt(norm0)
+        if norm0 > 0.0:
+            proj = 0.0
+            for i in range(d):
+                dz[i] /= norm0
+                proj += (Z[r1, i] - Z[r2, i]) * dz[i]
+            g = 1.2 + uniform(rng)
+            norm1 = 0.0
+            for i in range(d):
+                xp[i] = x[i] + g * proj * dz[i]
+                norm1 += (xp[i] - Z[r0, i]) ** 2
+            log_extra = (d - 1) * 0.5 * math.log(norm1 / (norm0 * norm0))
+        else:
+            for i in range(d):
+                xp[i] = x[i]
+    else:
+        r1 = _pick(rng, n_z)
+        r2 = _pick(rng, n_z - 1)
+        r2 += r2 >= r1
+        cr = crossover[_pick(rng, n_cr)] if n_cr > 1 else crossover[0]
+        m = 0
+        for i in range(d):
+            if cr >= 1.0 or uniform(rng) < cr:
+                dz[i] = 1.0
+                m += 1
+            else:
+                dz[i] = 0.0
+        if m == 0:
+            k = _pick(rng, d)
+            dz[k] = 1.0
+            m = 1
+        if uniform(rng) < p_unit:
+            g = 1.0
+        else:
+            g = math.exp(log_scale[0]) * 2.38 / math.sqrt(2.0 * m)
+            adaptive = True
+        for i in range(d):
+            if dz[i] != 0.0:
+                xp[i] = x[i] + g * (Z[r1, i] - Z[r2, i]) + noise * normal(rng, spare)
+            else:
+                xp[i] = x[i]
+    return snooker, log_extra, adaptive
+
+
+@njit(nogil=True, inline="always")
+def _settle(x, lp, xp, lpp, log_extra, snooker, adaptive, log_scale, counts, rng, pending,
+            adapt, append, archive_every, target, j, thin, out_x, out_lp):
+    """Accept or reject one chain's proposal, count, adapt, archive and keep (iteration
+    ``j`` of the block, from 1)."""
+    d = x.shape[0]
+    accept = False
+    if math.isnan(lpp):
+        counts[_NAN] += 1
+    elif lpp - lp[0] + log_extra > math.log(uniform(rng)):
+        accept = True
+        for i in range(d):
+            x[i] = xp[i]
+        lp[0] = lpp
+    counts[_IT] += 1
+    counts[_ITER_TOTAL] += 1
+    if accept:
+        counts[_ACC] += 1
+    if snooker:
+        counts[_SNOOK_IT] += 1
+        if accept:
+            counts[_SNOOK_ACC] += 1
+    if adapt and adaptive:
+        step = min(0.05, 1.0 / math.sqrt(counts[_ITER_TOTAL]))
+        log_scale[0] += step * ((1.0 if accept else 0.0) - target)
+    if append:
+        if counts[_ITER_TOTAL] % archive_every == 0:
+            k = counts[_NPEND]
+            for i in range(d):
+                pending[k, i] = x[i]
+            counts[_NPEND] = k + 1
+    if j % thin == 0:
+        k = j // thin - 1
+        for i in range(d):
+            out_x[k, i] = x[i]
+        out_lp[k] = lp[0]
+
+
 @cache
-def _block_for(log_posterior):
+def _pair_from(log_posterior):
+    """Two calls of ``log_posterior``: the two-point form for a problem without its own."""
+
+    @njit(nogil=True)
+    def pair(x_a, x_b, ctx, scratch_a, scratch_b, out):
+        out[0] = log_posterior(x_a, ctx, scratch_a)
+        out[1] = log_posterior(x_b, ctx, scratch_b)
+
+    return pair
+
+
+@cache
+def _block_for(log_posterior, log_posterior_pair):
     @njit(nogil=True)
     def block(x, lp, log_scale, counts, rng, spare, Z, n_z, pending, n_iter, thin, offset,
               adapt, append, archive_every, p_snooker, p_unit, noise, crossover, target, ctx,
-              scratch, out_x, out_lp, work):
-        d = x.shape[0]
-        xp = work[0]
-        dz = work[1]
-        n_cr = crossover.shape[0]
+              scratch_a, scratch_b, out_x, out_lp, work):
+        """``n_iter`` iterations of one chain or, in lockstep, two (the leading axis of the
+        state arrays): the two proposals are evaluated together (``log_posterior_pair``, the
+        model runs interleaved), each chain otherwise exactly as alone."""
+        two = x.shape[0] == 2
+        b = 1 if two else 0
+        lpp = np.empty(2)
         for it in range(n_iter):
-            snooker = n_z >= 3 and uniform(rng) < p_snooker
-            log_extra = 0.0
-            adaptive = False
-            if snooker:
-                r0 = _pick(rng, n_z)
-                r1 = _pick(rng, n_z - 1)
-                r1 += r1 >= r0
-                r2 = _pick(rng, n_z - 2)
-                lo_r, hi_r = min(r0, r1), max(r0, r1)
-                r2 += r2 >= lo_r
-                r2 += r2 >= hi_r
-                norm0 = 0.0
-                for i in range(d):
-                    dz[i] = x[i] - Z[r0, i]
-                    norm0 += dz[i] * dz[i]
-                norm0 = math.sqrt(norm0)
-                if norm0 > 0.0:
-                    proj = 0.0
-                    for i in range(d):
-                        dz[i] /= norm0
-                        proj += (Z[r1, i] - Z[r2, i]) * dz[i]
-                    g = 1.2 + uniform(rng)
-                    norm1 = 0.0
-                    for i in range(d):
-                        xp[i] = x[i] + g * proj * dz[i]
-                        norm1 += (xp[i] - Z[r0, i]) ** 2
-                    log_extra = (d - 1) * 0.5 * math.log(norm1 / (norm0 * norm0))
-                else:
-                    for i in range(d):
-                        xp[i] = x[i]
+            sn_a, ex_a, ad_a = _propose(x[0], log_scale[0], rng[0], spare[0], Z, n_z, p_snooker,
+                                        p_unit, noise, crossover, work[0, 0], work[0, 1])
+            if two:
+                sn_b, ex_b, ad_b = _propose(x[b], log_scale[b], rng[b], spare[b], Z, n_z,
+                                            p_snooker, p_unit, noise, crossover, work[b, 0],
+                                            work[b, 1])
+                log_posterior_pair(work[0, 0], work[b, 0], ctx, scratch_a, scratch_b, lpp)
             else:
-                r1 = _pick(rng, n_z)
-                r2 = _pick(rng, n_z - 1)
-                r2 += r2 >= r1
-                cr = crossover[_pick(rng, n_cr)] if n_cr > 1 else crossover[0]
-                m = 0
-                for i in range(d):
-                    if cr >= 1.0 or uniform(rng) < cr:
-                        dz[i] = 1.0
-                        m += 1
-                    else:
-                        dz[i] = 0.0
-                if m == 0:
-                    k = _pick(rng, d)
-                    dz[k] = 1.0
-                    m = 1
-                if uniform(rng) < p_unit:
-                    g = 1.0
-                else:
-                    g = math.exp(log_scale[0]) * 2.38 / math.sqrt(2.0 * m)
-                    adaptive = True
-                for i in range(d):
-                    if dz[i] != 0.0:
-                        xp[i] = x[i] + g * (Z[r1, i] - Z[r2, i]) + noise * normal(rng, spare)
-                    else:
-                        xp[i] = x[i]
-            lpp = log_posterior(xp, ctx, scratch)
-            accept = False
-            if math.isnan(lpp):
-                counts[_NAN] += 1
-            elif lpp - lp[0] + log_extra > math.log(uniform(rng)):
-                accept = True
-                for i in range(d):
-                    x[i] = xp[i]
-                lp[0] = lpp
-            counts[_IT] += 1
-            counts[_ITER_TOTAL] += 1
-            if accept:
-                counts[_ACC] += 1
-            if snooker:
-                counts[_SNOOK_IT] += 1
-                if accept:
-                    counts[_SNOOK_ACC] += 1
-            if adapt and adaptive:
-                step = min(0.05, 1.0 / math.sqrt(counts[_ITER_TOTAL]))
-                log_scale[0] += step * ((1.0 if accept else 0.0) - target)
-            if append:
-                if counts[_ITER_TOTAL] % archive_every == 0:
-                    k = counts[_NPEND]
-                    for i in range(d):
-                        pending[k, i] = x[i]
-                    counts[_NPEND] = k + 1
+                lpp[0] = log_posterior(work[0, 0], ctx, scratch_a)
             j = offset + it + 1
-            if j % thin == 0:
-                k = j // thin - 1
-                for i in range(d):
-                    out_x[k, i] = x[i]
-                out_lp[k] = lp[0]
+            _settle(x[0], lp[0], work[0, 0], lpp[0], ex_a, sn_a, ad_a, log_scale[0], counts[0],
+                    rng[0], pending[0], adapt, append, archive_every, target, j, thin,
+                    out_x[0], out_lp[0])
+            if two:
+                _settle(x[b], lp[b], work[b, 0], lpp[1], ex_b, sn_b, ad_b, log_scale[b],
+                        counts[b], rng[b], pending[b], adapt, append, archive_every, target, j,
+                        thin, out_x[b], out_lp[b])
 
     return block
 
@@ -313,15 +358,16 @@ class DEMCz(Sampler):
         state["n_z"][0] = n_z
         state["counts"][:, _NPEND] = 0
 
-    def _kernel(self, log_posterior):
-        """The compiled per-chain block and this sampler's own arguments to it."""
-        return _block_for(log_posterior), (
+    def _kernel(self, problem):
+        """The compiled block and this sampler's own arguments to it."""
+        pair = getattr(problem, "_log_posterior_pair", None) or _pair_from(problem._log_posterior)
+        return _block_for(problem._log_posterior, pair), (
             self.archive_every, self.p_snooker, self.p_unit, self.noise,
             np.array(self.crossover), self.target_accept,
         )
 
     def run_block(self, problem, state, n_iter, thin, adapt, threads=1):
-        block, args = self._kernel(problem._log_posterior)
+        block, args = self._kernel(problem)
         c, d = state["x"].shape
         out_x = np.empty((c, n_iter // thin, d))
         out_lp = np.empty((c, n_iter // thin))
@@ -329,9 +375,14 @@ class DEMCz(Sampler):
         if not append:  # states waiting from a burn-in that ended between sync points
             self._merge(state)
         scratches = [problem.scratch() for _ in range(c)]
-        works = [np.empty((2, d)) for _ in range(c)]
+        work = np.empty((c, 2, d))
+        # chains move in lockstep pairs (their model runs interleaved), or one per thread
+        # where there are threads for every chain: the draws are the same either way
+        size = 1 if threads >= c else 2
+        groups = [(g, min(g + size, c)) for g in range(0, c, size)]
         done = 0
-        pool = ThreadPoolExecutor(max_workers=min(threads, c)) if threads > 1 and c > 1 else None
+        workers = min(threads, len(groups))
+        pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
         try:
             while done < n_iter:
                 since = int(state["counts"][0, _ITER_TOTAL]) % self.sync
@@ -339,17 +390,19 @@ class DEMCz(Sampler):
                 Z = state["Z"]
                 n_z = int(state["n_z"][0])
 
-                def one(k, n=n, done=done, Z=Z, n_z=n_z):
-                    block(state["x"][k], state["lp"][k], state["log_scale"][k],
-                          state["counts"][k], state["rng"][k], state["spare"][k], Z, n_z,
-                          state["pending"][k], n, thin, done, adapt, append, *args,
-                          problem.ctx, scratches[k], out_x[k], out_lp[k], works[k])
+                def one(group, n=n, done=done, Z=Z, n_z=n_z):
+                    g0, g1 = group
+                    block(state["x"][g0:g1], state["lp"][g0:g1], state["log_scale"][g0:g1],
+                          state["counts"][g0:g1], state["rng"][g0:g1], state["spare"][g0:g1],
+                          Z, n_z, state["pending"][g0:g1], n, thin, done, adapt, append, *args,
+                          problem.ctx, scratches[g0], scratches[g1 - 1], out_x[g0:g1],
+                          out_lp[g0:g1], work[g0:g1])
 
                 if pool is None:
-                    for k in range(c):
-                        one(k)
+                    for group in groups:
+                        one(group)
                 else:
-                    list(pool.map(one, range(c)))
+                    list(pool.map(one, groups))
                 done += n
                 if append and int(state["counts"][0, _ITER_TOTAL]) % self.sync == 0:
                     self._merge(state)

@@ -129,6 +129,10 @@ def test_same_draws_on_one_or_two_threads_and_any_blocking(make):
     two, lp2, _ = run(problem, make(), threads=2, n_keep=3000)
     np.testing.assert_array_equal(one, two)
     np.testing.assert_array_equal(lp1, lp2)
+    # one thread moves the chains in lockstep pairs, four threads one chain each
+    four, lp4, _ = run(problem, make(), threads=4, n_keep=3000)
+    np.testing.assert_array_equal(one, four)
+    np.testing.assert_array_equal(lp1, lp4)
     # the same iterations cut at other points (sync 1000 falls inside blocks of 1500)
     cut, _, _ = run(problem, make(), threads=2, n_keep=3000,
                     windows=((1500, 500), (1500, 2500), (3000, 5000)))
@@ -238,3 +242,47 @@ def test_calibrate_runs_it_and_keeps_valid_draws():
     k = 57
     again = mdf.log_posterior(pixel, "400", result.parameters[1, k])["total"]
     assert again == pytest.approx(result.log_posterior[1, k], rel=1e-9)
+
+
+def test_pair_evaluation_is_two_single_evaluations_bit_for_bit():
+    """Problem._log_posterior_pair (DALEC 400's interleaved pair kernel) against two calls
+    of _log_posterior: both proposals run, one rejected before its run, both rejected."""
+    import warnings
+
+    import drivers
+    from mdf.posterior import Problem
+    from mdf.start import find_start
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        problem = Problem(drivers.read(drivers.data_path("flux_site_76.cbf")), "400")
+    x0, _, _ = find_start(problem, chain_states(5, 2))
+    outside = x0[1].copy()
+    outside[3] = 1.5  # outside the prior box: -inf without a run
+    s_a, s_b = problem.scratch(), problem.scratch()
+    out = np.empty(2)
+    for x_a, x_b in ((x0[0], x0[1]), (x0[0], outside), (outside, x0[1]), (outside, outside)):
+        problem._log_posterior_pair(x_a, x_b, problem.ctx, s_a, s_b, out)
+        want = [problem._log_posterior(x, problem.ctx, problem.scratch()) for x in (x_a, x_b)]
+        np.testing.assert_array_equal(out, want)
+    problem._log_posterior_pair(x0[0], x0[1], problem.ctx, s_a, s_b, out)
+    assert np.all(np.isfinite(out)) and out[0] != out[1]
+
+
+@pytest.mark.parametrize("chains", [3, 4])
+def test_lockstep_pairs_give_the_chains_of_one_chain_per_thread(chains):
+    import warnings
+
+    import drivers
+    import mdf
+
+    pixel = drivers.read(drivers.data_path("flux_site_76.cbf"))
+    runs = []
+    for threads in (1, chains):  # one thread: lockstep pairs (and a single); else one each
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            runs.append(mdf.calibrate(pixel, "400", seed=7, chains=chains, threads=threads,
+                                      burn_in=4000, iterations=4000, thin=20, draws=5,
+                                      block=2000, warm_start=False))
+    np.testing.assert_array_equal(runs[0].parameters, runs[1].parameters)
+    np.testing.assert_array_equal(runs[0].log_posterior, runs[1].log_posterior)
