@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: install demo test bench docs clean
+.PHONY: install demo test bench docs clean clean-cache
 
 install: $(VENV)/.installed
 
@@ -26,5 +26,11 @@ docs: install
 bench: install
 	$(BIN)/python benchmarks/forward.py
 
-clean:
+clean: clean-cache
 	rm -rf $(VENV) out .pytest_cache
+
+# numba's on-disk cache (cache=True) is keyed on each function's own source file only: after
+# a change to a function that another file's compiled function calls, the caller's cache is
+# stale. Clear it after updating a source checkout.
+clean-cache:
+	find dalec mdf drivers benchmarks -name '*.nbi' -delete -o -name '*.nbc' -delete
