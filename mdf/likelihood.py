@@ -73,7 +73,6 @@ class Likelihood:
     t_flt: np.ndarray
     pt_ptr: np.ndarray
     pt_idx: np.ndarray
-    pt_op: np.ndarray
     pt_obs: np.ndarray
     pt_lobs: np.ndarray
     pt_isig: np.ndarray
@@ -95,9 +94,9 @@ class Likelihood:
         """The tuple of arrays the numba evaluator takes."""
         return (
             self.op_kind, self.op_ptr, self.op_rows, self.op_sign, self.op_par,
-            self.t_int, self.t_flt, self.pt_ptr, self.pt_idx, self.pt_op, self.pt_obs,
-            self.pt_lobs, self.pt_isig, self.pt_grp, self.g_ptr, self.g_sig, self.pp_ptr,
-            self.pp_idx, self.pp_flt,
+            self.t_int, self.t_flt, self.pt_ptr, self.pt_idx, self.pt_obs, self.pt_lobs,
+            self.pt_isig, self.pt_grp, self.g_ptr, self.g_sig, self.pp_ptr, self.pp_idx,
+            self.pp_flt,
         )
 
     @property
@@ -206,8 +205,6 @@ class _Builder:
             t_flt=np.array(self.t_flt, dtype=np.float64).reshape(-1, 5),
             pt_ptr=pt_ptr,
             pt_idx=cat([p[0] for p in self.pts], np.int64),
-            pt_op=cat([np.full(len(p[0]), t[0]) for p, t in zip(self.pts, self.t_int, strict=True)],
-                      np.int64),
             pt_obs=cat([p[1] for p in self.pts], np.float64),
             pt_lobs=cat([p[2] for p in self.pts], np.float64),
             pt_isig=cat([p[3] for p in self.pts], np.float64),
@@ -494,7 +491,7 @@ def _residual(m, o, s, err, th):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _log_likelihood(pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_par,
-                    t_int, t_flt, pt_ptr, pt_idx, pt_op, pt_obs, pt_lobs, pt_isig, pt_grp,
+                    t_int, t_flt, pt_ptr, pt_idx, pt_obs, pt_lobs, pt_isig, pt_grp,
                     g_ptr, g_sig, pp_ptr, pp_idx, pp_flt, series, terms):
     """Evaluate every term into ``terms`` and return their sum (NaN -> -inf).
 

@@ -70,7 +70,7 @@ def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation,
     def likelihood(pars, pools, fluxes, lik, extra_data, series, terms):
         total = _log_likelihood(pars, pools, fluxes, *lik, series, terms)
         # the family's terms follow the stream/constraint terms and the parameter priors
-        offset = lik[5].shape[0] + lik[16].shape[0] - 1
+        offset = lik[5].shape[0] + lik[15].shape[0] - 1  # terms (t_int) + priors (pp_ptr)
         total += extra(pars, pools, fluxes, extra_data, terms, offset)
         if math.isnan(total):
             return -math.inf
