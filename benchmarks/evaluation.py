@@ -13,8 +13,8 @@ On CARDAMOM-FluxVal sites (``--sites`` spread over the 204; only site 76 without
   calibration's sampling costs, rejected proposals included).
 
 With ``--baseline REV`` the same measurement runs first on a ``git worktree`` of revision REV
-(its own numba cache), and the table gives each figure's ratio new/baseline. The machine may
-be shared: each figure is the best of several repeats, and the two revisions alternate.
+(its own numba cache), then on this checkout, and the table gives each figure's ratio
+new/baseline. The machine may be shared: each figure is the best of several repeats.
 """
 
 from __future__ import annotations
