@@ -138,25 +138,33 @@ def phase_forcing(time):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _pulse(sin_t, cos_t, amp, sf_over_w, cos_c, sin_c):
+def _pulse(sin_t, cos_t, amp, sf_over_w, cos_c, sin_c, normal=False):
     """Phenology factor Φ(t) = amp · exp(-[sin(t/sf + c) · sf/w]^2) [d-1].
 
     The sine of the sum is expanded with the per-pixel ``sin(t/sf)``, ``cos(t/sf)`` and the
     per-run ``cos c``, ``sin c``; this differs from evaluating ``sin((t - peak + os)/sf)``
     directly by rounding only (< 1e-13 relative in Φ over the reference cases). The ``exp`` is
-    :func:`dalec.models._vecmath.exp` (vectorisable, within 1 ulp of the library's).
+    :func:`dalec.models._vecmath.exp` (vectorisable, within 1 ulp of the library's), or with
+    ``normal`` (a literal) its in-range form :func:`~dalec.models._vecmath.exp_normal`, the
+    same bits when ``sf_over_w² <= 700``.
     """
     s = (sin_t * cos_c + cos_t * sin_c) * sf_over_w
+    if normal:
+        return amp * _vecmath.exp_normal(-(s * s))
     return amp * _vecmath.exp(-(s * s))
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _loss(k, deltat):
+def _loss(k, deltat, mid=False):
     """Mean daily rate of a daily fractional loss k compounded over deltat days.
 
     ``(1 - (1 - k)^Δt)/Δt`` keeps first-order losses consistent between daily and monthly steps.
     The power is taken as ``exp(Δt ln(1 - k))`` (the same rounded ``1 - k`` as the reference's
     ``pow``), with :mod:`dalec.models._vecmath`'s ``exp`` and ``log``, so that a loop of
-    losses vectorises; NaN for ``k > 1`` as with ``pow``.
+    losses vectorises; NaN for ``k > 1`` as with ``pow``. With ``mid`` (a literal) their
+    in-range forms, the same bits when ``0 <= k <= 0.49`` and ``0 < Δt <= 1000`` (then
+    ``1 - k`` lies in ``[0.5, √2]`` and ``Δt ln(1 - k)`` above -708).
     """
+    if mid:
+        return (1.0 - _vecmath.exp_normal(deltat * _vecmath.log_mid(1.0 - k))) / deltat
     return (1.0 - _vecmath.exp(deltat * _vecmath.log(1.0 - k))) / deltat

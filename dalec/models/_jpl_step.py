@@ -15,6 +15,12 @@ from numba import njit
 from .._kernels import _loss, _pulse
 from . import _vecmath
 
+# in-range forms of the rates pass: losses of k in [0, K_MID] (1 - k in [0.5, √2]), exp
+# arguments of at most X_MID in size, steps of at most DT_MID days (see _rates_loop)
+K_MID = 0.49
+X_MID = 700.0
+DT_MID = 1000.0
+
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def rates_pass(temp, moist, moist_sens, sin_t, cos_t, pulse_f, pulse_l, dt, pars, fluxes):
@@ -26,6 +32,33 @@ def rates_pass(temp, moist, moist_sens, sin_t, cos_t, pulse_f, pulse_l, dt, pars
     :func:`carbon_step` to multiply by the pools and overwrite, the compounded loss rates of
     labile release, leaf fall, litter and SOM respiration and litter-to-SOM (slots 7, 9, 12,
     13, 14). ``pulse_f``, ``pulse_l`` are :func:`dalec._kernels._pulse_constants` tuples.
+
+    Nearly every run's arguments lie where the in-range forms of ``exp`` and ``log``
+    (:func:`~dalec.models._vecmath.exp_normal`, :func:`~dalec.models._vecmath.log_mid`) give
+    the general forms' bits: the pass runs with them first (a third less time), checks every
+    argument as it goes, and runs again with the general forms if any was out of range (a
+    pulse amplitude or loss fraction above 0.49, an exponent above 700 in size, a NaN). The
+    result is the general forms' either way.
+    """
+    amp_f, sw_f = pulse_f[0], pulse_f[1]
+    amp_l, sw_l = pulse_l[0], pulse_l[1]
+    if (0.0 < dt <= DT_MID and amp_f <= K_MID and amp_l <= K_MID
+            and sw_f * sw_f <= X_MID and sw_l * sw_l <= X_MID):
+        if _rates_loop(temp, moist, moist_sens, sin_t, cos_t, pulse_f, pulse_l, dt, pars,
+                       fluxes, True):
+            return
+    _rates_loop(temp, moist, moist_sens, sin_t, cos_t, pulse_f, pulse_l, dt, pars, fluxes,
+                False)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _rates_loop(temp, moist, moist_sens, sin_t, cos_t, pulse_f, pulse_l, dt, pars, fluxes,
+                mid):
+    """:func:`rates_pass`'s loop, with the in-range forms if ``mid`` (a literal); returns
+    whether every argument was in their range (always True without ``mid``).
+
+    The pulses' exponents are ``-s²`` with ``|s| <= sf/w`` (checked by the caller), so only
+    Θ T and the five loss fractions are checked here.
     """
     amp_f, sw_f, cos_f, sin_f = pulse_f
     amp_l, sw_l, cos_l, sin_l = pulse_l
@@ -41,18 +74,31 @@ def rates_pass(temp, moist, moist_sens, sin_t, cos_t, pulse_f, pulse_l, dt, pars
     lit_row = fluxes[12]
     som_row = fluxes[13]
     l2s_row = fluxes[14]
+    ok = True
     for n in range(temp.shape[0]):
-        tau = _vecmath.exp(theta * temp[n]) * (moist[n] * moist_sens + 1.0)
-        phi_f = _pulse(sin_t[n], cos_t[n], amp_f, sw_f, cos_f, sin_f)
-        phi_l = _pulse(sin_t[n], cos_t[n], amp_l, sw_l, cos_l, sin_l)
+        x = theta * temp[n]
+        if mid:
+            tau = _vecmath.exp_normal(x) * (moist[n] * moist_sens + 1.0)
+        else:
+            tau = _vecmath.exp(x) * (moist[n] * moist_sens + 1.0)
+        phi_f = _pulse(sin_t[n], cos_t[n], amp_f, sw_f, cos_f, sin_f, mid)
+        phi_l = _pulse(sin_t[n], cos_t[n], amp_l, sw_l, cos_l, sin_l, mid)
+        k_lit = tau * t_lit
+        k_som = tau * t_som
+        k_l2s = t_l2s * tau
         tau_row[n] = tau
         phi_f_row[n] = phi_f
         phi_l_row[n] = phi_l
-        lab_row[n] = _loss(phi_l, dt)
-        fol_row[n] = _loss(phi_f, dt)
-        lit_row[n] = _loss(tau * t_lit, dt)
-        som_row[n] = _loss(tau * t_som, dt)
-        l2s_row[n] = _loss(t_l2s * tau, dt)
+        lab_row[n] = _loss(phi_l, dt, mid)
+        fol_row[n] = _loss(phi_f, dt, mid)
+        lit_row[n] = _loss(k_lit, dt, mid)
+        som_row[n] = _loss(k_som, dt, mid)
+        l2s_row[n] = _loss(k_l2s, dt, mid)
+        if mid:  # false for a NaN
+            ok = ok & (abs(x) <= X_MID) & (phi_l >= 0.0) & (phi_l <= K_MID) & (
+                phi_f >= 0.0) & (phi_f <= K_MID) & (k_lit >= 0.0) & (k_lit <= K_MID) & (
+                k_som >= 0.0) & (k_som <= K_MID) & (k_l2s >= 0.0) & (k_l2s <= K_MID)
+    return ok
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")

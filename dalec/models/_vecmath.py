@@ -112,3 +112,47 @@ def log(x):
     y = math.nan if x < 0.0 else y
     y = -math.inf if x == 0.0 else y
     return x if not x < math.inf else y  # inf and NaN are their own log
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def exp_normal(x):
+    """``e^x`` for ``-708 <= x <= 709``, the same bits as :func:`exp` there.
+
+    Inside that range :func:`exp`'s clamp and special-value selects do nothing and its
+    result is a normal number, so its two-step scaling by ``2^k`` (kept for subnormal
+    results) equals one exact multiplication; this form leaves out those operations.
+    Outside the range the result is meaningless: callers check their arguments.
+    """
+    kd = x * INV_LN2 + SHIFT
+    k = _bits(kd) - SHIFT_BITS
+    kd = kd - SHIFT
+    hi = x - kd * LN2_HI
+    lo = kd * LN2_LO
+    r = hi - lo
+    t = r * r
+    c = r - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))))
+    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+    return y * _float((k + 1023) << 52)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def log_mid(x):
+    """``ln x`` for ``0.5 <= x <= √2``, the same bits as :func:`log` there.
+
+    In that range :func:`log`'s reduction ``x = 2^k m`` gives ``k = 0, m = x`` or, for
+    ``x <= √2/2``, ``k = -1, m = 2x``; this form makes that choice directly instead of
+    taking the exponent from the bits (whose integer-to-double conversion has no AVX2
+    instruction), and leaves out the special-value selects. Outside the range the result is
+    meaningless: callers check their arguments.
+    """
+    twice = x + x
+    low = not twice > SQRT2
+    m = twice if low else x
+    dk = -1.0 if low else 0.0
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    r = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7))) + w * (LG2 + w * (LG4 + w * LG6))
+    hfsq = 0.5 * f * f
+    return dk * LN2_HI - ((hfsq - (s * (hfsq + r) + dk * LN2_LO)) - f)

@@ -71,3 +71,38 @@ def test_special_values_as_the_c_library():
     with np.errstate(divide="ignore", invalid="ignore"):
         want = np.log(xs)  # numpy's log is the C library's on these values (-inf, NaN)
     np.testing.assert_array_equal(_apply(_log_all, xs), want)
+
+
+@njit
+def _exp_normal_all(xs, out):
+    for i in range(xs.shape[0]):
+        out[i] = _vecmath.exp_normal(xs[i])
+
+
+@njit
+def _log_mid_all(xs, out):
+    for i in range(xs.shape[0]):
+        out[i] = _vecmath.log_mid(xs[i])
+
+
+def _same_bits(a, b):
+    return np.array_equal(a.view(np.int64), b.view(np.int64))
+
+
+def test_exp_normal_has_exps_bits_in_its_range():
+    rng = np.random.default_rng(2)
+    xs = np.concatenate([rng.uniform(-708.0, 709.0, 100_000), rng.uniform(-1.0, 1.0, 100_000),
+                         [-708.0, 709.0, 0.0, -0.0, 1e-300, -1e-300, 0.5 * math.log(2.0)]])
+    assert _same_bits(_apply(_exp_normal_all, xs), _apply(_exp_all, xs))
+
+
+def test_log_mid_has_logs_bits_in_its_range():
+    rng = np.random.default_rng(3)
+    edges = [0.5, math.sqrt(2.0), math.sqrt(2.0) / 2.0, 1.0]
+    edges += [np.nextafter(e, d) for e in edges for d in (0.0, 2.0)]
+    xs = np.concatenate([rng.uniform(0.5, math.sqrt(2.0), 200_000),
+                         1.0 - rng.uniform(0.0, 1e-6, 10_000), np.array(edges)])
+    xs = xs[(xs >= 0.5) & (xs <= math.sqrt(2.0))]
+    assert _same_bits(_apply(_log_mid_all, xs), _apply(_log_all, xs))
+    # just outside, the in-range form is wrong: the rates pass must not use it there
+    assert _apply(_log_mid_all, np.array([0.3]))[0] != math.log(0.3)
