@@ -192,42 +192,86 @@ def _off_steady_state(f_in, f_out, p_sampled, p_start, log_eqf):
     return abs(_log(rs)) > log_eqf or abs(rs - rm) > ETOL
 
 
+# flux slots whose run totals the steady-state EDCs read (_carbon_budget, _budget_811), in
+# groups of eight for _row_sums (a repeated slot is summed again into the same total)
+_CARBON_SLOTS_400 = np.array([3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 14, 14, 14, 14, 14])
+_CARBON_SLOTS_811 = np.array([3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 28, 29, 29, 29, 29])
+_FIRE_SLOTS = np.array([17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 27, 27, 27, 27, 27])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _row_sums(a, rows, out, scan):
+    """``out[r]`` = sum of row ``r`` of ``a`` for every ``r`` in ``rows``, accumulated from 0
+    in step order (bitwise the sum of one loop per row), eight rows side by side (independent
+    accumulators hide the latency of the additions; ``rows.size`` a multiple of 8). With
+    ``scan``, returns whether any element of those rows is negative or NaN (else False)."""
+    bad = False
+    for k in range(0, rows.shape[0], 8):
+        r0 = a[rows[k]]
+        r1 = a[rows[k + 1]]
+        r2 = a[rows[k + 2]]
+        r3 = a[rows[k + 3]]
+        r4 = a[rows[k + 4]]
+        r5 = a[rows[k + 5]]
+        r6 = a[rows[k + 6]]
+        r7 = a[rows[k + 7]]
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+        for n in range(a.shape[1]):
+            x0 = r0[n]
+            x1 = r1[n]
+            x2 = r2[n]
+            x3 = r3[n]
+            x4 = r4[n]
+            x5 = r5[n]
+            x6 = r6[n]
+            x7 = r7[n]
+            s0 += x0
+            s1 += x1
+            s2 += x2
+            s3 += x3
+            s4 += x4
+            s5 += x5
+            s6 += x6
+            s7 += x7
+            if scan:
+                bad |= not ((x0 >= 0.0) & (x1 >= 0.0) & (x2 >= 0.0) & (x3 >= 0.0)
+                            & (x4 >= 0.0) & (x5 >= 0.0) & (x6 >= 0.0) & (x7 >= 0.0))
+        out[rows[k]] = s0
+        out[rows[k + 1]] = s1
+        out[rows[k + 2]] = s2
+        out[rows[k + 3]] = s3
+        out[rows[k + 4]] = s4
+        out[rows[k + 5]] = s5
+        out[rows[k + 6]] = s6
+        out[rows[k + 7]] = s7
+    return bad
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _all_zero(a, rows):
+    """Whether every element of the given rows of ``a`` is 0 (either sign)."""
+    nonzero = False
+    for k in range(rows.shape[0]):
+        row = a[rows[k]]
+        for n in range(row.shape[0]):
+            nonzero |= row[n] != 0.0
+    return not nonzero
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _flux_totals(fluxes):
-    """Run totals of every flux slot.
+    """Run totals of the flux slots the steady-state EDCs read (the others are left 0).
 
     Each total is accumulated step by step from 0 in the C code's order, so the sums are
     bitwise those of one loop per slot; four slots are summed side by side (independent
-    accumulators, contiguous rows), about 1.7x faster than one slot or all slots at a time.
+    accumulators). A run without fire
+    has only zeros in the fire slots, whose totals are then 0 without a sum.
     """
-    n_slots, n_steps = fluxes.shape
-    tot = np.empty(n_slots)
-    k = 0
-    while k + 4 <= n_slots:
-        r0 = fluxes[k]
-        r1 = fluxes[k + 1]
-        r2 = fluxes[k + 2]
-        r3 = fluxes[k + 3]
-        a0 = 0.0
-        a1 = 0.0
-        a2 = 0.0
-        a3 = 0.0
-        for n in range(n_steps):
-            a0 += r0[n]
-            a1 += r1[n]
-            a2 += r2[n]
-            a3 += r3[n]
-        tot[k] = a0
-        tot[k + 1] = a1
-        tot[k + 2] = a2
-        tot[k + 3] = a3
-        k += 4
-    for j in range(k, n_slots):
-        row = fluxes[j]
-        a = 0.0
-        for n in range(n_steps):
-            a += row[n]
-        tot[j] = a
+    tot = np.zeros(fluxes.shape[0])
+    _row_sums(fluxes, _CARBON_SLOTS_811 if fluxes.shape[0] > 28 else _CARBON_SLOTS_400, tot,
+              False)
+    if not _all_zero(fluxes, _FIRE_SLOTS):
+        _row_sums(fluxes, _FIRE_SLOTS, tot, False)
     return tot
 
 
@@ -255,6 +299,50 @@ def _pool_scan(pools):
         means[i] = acc
         bad[i] = neg
     return means, bad
+
+
+# pool rows in a group of eight for _row_sums (6 pools: 400; 7: 809/811)
+_POOL_ROWS_6 = np.array([0, 1, 2, 3, 4, 5, 5, 5])
+_POOL_ROWS_7 = np.array([0, 1, 2, 3, 4, 5, 6, 6])
+# relative separation beyond which a comparison of _post_means' quick means is decided
+_DECISIVE = 1e-9
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _apart(u, v):
+    """Whether ``u`` and ``v`` differ by more than ``_DECISIVE`` relative (False for NaN, for
+    infinities and for two zeros)."""
+    return abs(u - v) > _DECISIVE * max(abs(u), abs(v))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _post_means(pools, parmax, wilt, wilt_pool):
+    """Pool means for the post-run EDCs' comparisons (EDC 6, 14, 35) and the per-pool
+    negative-or-NaN flags, as :func:`_pool_scan` returns them, or quicker where that decides
+    nothing differently.
+
+    With no negative or NaN state, the pools' sums over the states are taken side by side
+    and divided by N+1. For non-negative values these means and ``mean_pool.c``'s (a sum of
+    x/(N+1) in state order) are both within about 1e-13 relative of the exact mean, so every
+    comparison whose two sides lie more than 1e-9 apart (relative) has C's outcome: the
+    fold-of-5 test of foliar against root C, every mean against its prior maximum and, if
+    ``wilt_pool >= 0``, ``wilt`` against that pool's mean. If any comparison is closer, or a
+    state is negative or NaN, the means and flags are :func:`_pool_scan`'s.
+    """
+    n_pools = pools.shape[0]
+    sums = np.empty(n_pools)
+    if not _row_sums(pools, _POOL_ROWS_7 if n_pools > 6 else _POOL_ROWS_6, sums, True):
+        means = sums / pools.shape[1]
+        fol = means[1]
+        roo = means[2]
+        decided = _apart(fol, 5.0 * roo) and _apart(5.0 * fol, roo)
+        for i in range(n_pools):
+            decided = decided and _apart(means[i], parmax[i])
+        if wilt_pool >= 0:
+            decided = decided and _apart(wilt, means[wilt_pool])
+        if decided:
+            return means, np.zeros(n_pools, dtype=np.bool_)
+    return _pool_scan(pools)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -399,7 +487,7 @@ def edc_post_400(pars, pools, fluxes, time0, time_last, eqf, flags, diag):
         True if every evaluated EDC passes.
     """
     ok = True
-    means, bad = _pool_scan(pools)
+    means, bad = _post_means(pools, _PARMAX_400, 0.0, -1)
     if _outside_factor5(means[1], means[2]):
         flags[5] = 0
         ok = False
@@ -479,7 +567,7 @@ def edc_post_811(pars, pools, fluxes, time0, time_last, eqf, meanprec, precip, f
         True if every evaluated EDC passes.
     """
     ok = True
-    means, bad = _pool_scan(pools)
+    means, bad = _post_means(pools, _PARMAX_811, pars[25], 6)
     if _outside_factor5(means[1], means[2]):
         flags[5] = 0
         ok = False

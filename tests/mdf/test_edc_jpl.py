@@ -12,8 +12,13 @@ import drivers
 from dalec.api import prepare
 from dalec.models.dalec811 import reference_means
 from mdf.edc.jpl import (
+    _PARMAX_400,
+    _PARMAX_811,
     EDC_NAMES,
     EDCS,
+    _flux_totals,
+    _pool_scan,
+    _post_means,
     edc_passfail,
     edc_post_400,
     edc_post_811,
@@ -448,3 +453,63 @@ def test_guided_search_starts_pass_every_edc_with_zero_violation():
         pars = problem.space.from_normalised(x)
         pools, fluxes = _run("811", pixel, pars)
         assert problem.hooks.violation(pars, pools, fluxes, problem.edc_data) == 0.0
+
+
+# ------------------------------------------------------ quick sums with C's outcomes
+
+
+def _prior_runs(name, n, seed):
+    """``n`` runs of log-uniform prior draws on the bundled FI-Hyy driver file."""
+    model = dalec.get_model(name)
+    pixel = drivers.read(REPO / "drivers" / "data" / "flux_site_76.cbf")
+    bounds = model.bounds
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        pars = np.exp(np.log(bounds[:, 0]) + rng.random(len(bounds))
+                      * np.log(bounds[:, 1] / bounds[:, 0]))
+        yield pars, *_run(name, pixel, pars)
+
+
+@pytest.mark.parametrize("name", ["400", "811"])
+def test_quick_pool_means_decide_every_comparison_as_c_means(name):
+    parmax, wilt_pool = (_PARMAX_400, -1) if name == "400" else (_PARMAX_811, 6)
+    quick = 0
+    for pars, pools, _ in _prior_runs(name, 300, 3):
+        wilt = pars[25] if wilt_pool >= 0 else 0.0
+        mq, bq = _post_means(pools, parmax, wilt, wilt_pool)
+        mc, bc = _pool_scan(pools)
+        assert np.array_equal(bq, bc)
+        assert (mq[1] > 5.0 * mq[2] or 5.0 * mq[1] < mq[2]) == (
+            mc[1] > 5.0 * mc[2] or 5.0 * mc[1] < mc[2])
+        assert np.array_equal(mq > parmax, mc > parmax)
+        if wilt_pool >= 0:
+            assert (wilt > mq[6]) == (wilt > mc[6])
+        quick += not np.array_equal(mq.view(np.int64), mc.view(np.int64))
+    assert quick > 100  # most runs take the quick sums, so the test compares something
+
+
+def test_pool_means_are_cs_when_a_comparison_is_close():
+    pixel, pars, pools, fluxes = _case("dalec400_fire")
+    p = pools.copy()
+    p[1] *= 5.0 * p[2].sum() / p[1].sum()  # foliar mean = 5 root means, to rounding
+    mq, bq = _post_means(p, _PARMAX_400, 0.0, -1)
+    mc, bc = _pool_scan(p)
+    assert np.array_equal(mq.view(np.int64), mc.view(np.int64)) and not bq.any()
+    p[3, 7] = -1.0  # a negative state: C's means and flags
+    mq, bq = _post_means(p, _PARMAX_400, 0.0, -1)
+    mc, bc = _pool_scan(p)
+    assert np.array_equal(mq.view(np.int64), mc.view(np.int64)) and np.array_equal(bq, bc)
+
+
+@pytest.mark.parametrize("n_slots", [28, 30])
+@pytest.mark.parametrize("fire", [True, False])
+def test_flux_totals_are_the_sequential_sums_of_the_slots_the_budgets_read(n_slots, fire):
+    fluxes = np.random.default_rng(n_slots).lognormal(0.0, 2.0, (n_slots, 192))
+    if not fire:
+        fluxes[16:28] = 0.0
+        fluxes[20, 3] = -0.0
+    tot = _flux_totals(fluxes)
+    read = [3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, *range(17, 28)]
+    read += [28, 29] if n_slots == 30 else []
+    sequential = np.cumsum(fluxes, axis=1)[:, -1]  # left to right from the first step
+    assert np.array_equal(tot[read].view(np.int64), sequential[read].view(np.int64))
