@@ -104,6 +104,10 @@ class Model:
         two runs with their time loops interleaved, each bit for bit what ``kernel`` writes,
         so that one core overlaps their dependency chains. Samplers that move two chains in
         lockstep (``demcz``) use it; without it they call ``kernel`` twice.
+    quad_kernel : numba dispatcher, optional
+        ``quad_kernel(forcing, site, pars_a, ..., pars_d, pools_a, ..., pools_d, fluxes_a, ...,
+        fluxes_d)``: the same for four runs (``demcz`` with four chains to a thread); without
+        it, ``pair_kernel`` twice.
     derived : callable
         ``derived(pars, pools, fluxes) -> dict`` of extra output series (``lai``, ``nee``, ...),
         numpy-vectorised over leading sample dimensions.
@@ -137,6 +141,7 @@ class Model:
     observables: Mapping[str, Observable] = field(default_factory=dict)
     pool_outflows: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     pair_kernel: Callable | None = None
+    quad_kernel: Callable | None = None
 
     @property
     def n_parameters(self) -> int:

@@ -46,14 +46,28 @@ def _pair_of(kernel):
 
 
 @cache
+def _quad_of(pair_kernel):
+    """Two calls of ``pair_kernel``: the four-run kernel of a model without its own."""
+
+    @njit(nogil=True, error_model="numpy")
+    def quad(forcing, site, pars_a, pars_b, pars_c, pars_d, pools_a, pools_b, pools_c, pools_d,
+             fluxes_a, fluxes_b, fluxes_c, fluxes_d):
+        pair_kernel(forcing, site, pars_a, pars_b, pools_a, pools_b, fluxes_a, fluxes_b)
+        pair_kernel(forcing, site, pars_c, pars_d, pools_c, pools_d, fluxes_c, fluxes_d)
+
+    return quad
+
+
+@cache
 def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation,
-              weight=1.0, pair_kernel=None):
-    """The compiled log-posterior, its two-point form, the EDC score and the guided EDC
-    score for one (model kernel, EDC hooks, family terms) combination.
+              weight=1.0, pair_kernel=None, quad_kernel=None):
+    """The compiled log-posterior, its form for up to four points at once, the EDC score and
+    the guided EDC score for one (model kernel, EDC hooks, family terms) combination.
 
     Built once per process and model: numba closures over the kernel, hooks and terms.
     """
     pair_kernel = pair_kernel or _pair_of(kernel)
+    quad_kernel = quad_kernel or _quad_of(pair_kernel)
 
     @njit(nogil=True, error_model="numpy")
     def to_pars(x, lo, span, islog, pars):
@@ -102,21 +116,33 @@ def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation,
         return after_run(ctx, scratch)
 
     @njit(nogil=True, error_model="numpy")
-    def log_posterior_pair(x_a, x_b, ctx, scratch_a, scratch_b, out):
-        """``out[0], out[1] = log_posterior(x_a), log_posterior(x_b)``, bit for bit, with
-        the two model runs interleaved (the model's ``pair_kernel``) when both are needed."""
+    def log_posterior_group(x_a, x_b, x_c, x_d, k, ctx, s_a, s_b, s_c, s_d, out):
+        """``out[i] = log_posterior`` of the first ``k`` (1-4) points, bit for bit: four model
+        runs interleaved (the model's ``quad_kernel``) when all four are needed, otherwise
+        the needed runs in interleaved pairs and one alone."""
         forcing, site = ctx[3], ctx[4]
-        run_a = before_run(x_a, ctx, scratch_a)
-        run_b = before_run(x_b, ctx, scratch_b)
-        if run_a and run_b:
-            pair_kernel(forcing, site, scratch_a[0], scratch_b[0], scratch_a[1], scratch_b[1],
-                        scratch_a[2], scratch_b[2])
-        elif run_a:
-            kernel(forcing, site, scratch_a[0], scratch_a[1], scratch_a[2])
-        elif run_b:
-            kernel(forcing, site, scratch_b[0], scratch_b[1], scratch_b[2])
-        out[0] = after_run(ctx, scratch_a) if run_a else -math.inf
-        out[1] = after_run(ctx, scratch_b) if run_b else -math.inf
+        ss = (s_a, s_b, s_c, s_d)
+        need = (before_run(x_a, ctx, s_a), k > 1 and before_run(x_b, ctx, s_b),
+                k > 2 and before_run(x_c, ctx, s_c), k > 3 and before_run(x_d, ctx, s_d))
+        if need[0] and need[1] and need[2] and need[3]:
+            quad_kernel(forcing, site, s_a[0], s_b[0], s_c[0], s_d[0], s_a[1], s_b[1], s_c[1],
+                        s_d[1], s_a[2], s_b[2], s_c[2], s_d[2])
+        else:
+            first = -1
+            for i in range(k):
+                if need[i]:
+                    if first < 0:
+                        first = i
+                    else:
+                        sa = ss[first]
+                        sb = ss[i]
+                        pair_kernel(forcing, site, sa[0], sb[0], sa[1], sb[1], sa[2], sb[2])
+                        first = -1
+            if first >= 0:
+                sa = ss[first]
+                kernel(forcing, site, sa[0], sa[1], sa[2])
+        for i in range(k):
+            out[i] = after_run(ctx, ss[i]) if need[i] else -math.inf
 
     @njit(nogil=True, error_model="numpy")
     def edc_score(x, ctx, scratch):
@@ -157,7 +183,7 @@ def _compiled(kernel, edc_pre, edc_post, extra=no_terms, violation=no_violation,
                 score -= weight * violation(pars, pools, fluxes, ctx[5])
         return score
 
-    return log_posterior, edc_score, edc_guided, log_posterior_pair
+    return log_posterior, edc_score, edc_guided, log_posterior_group
 
 
 class Problem:
@@ -216,10 +242,11 @@ class Problem:
             else np.zeros(1)
         )
         pre, post = (self.hooks.pre, self.hooks.post) if self.hooks else (_no_edc_pre, _no_edc_post)
-        self._log_posterior, self._edc_score, self._edc_guided, self._log_posterior_pair = (
+        self._log_posterior, self._edc_score, self._edc_guided, self._log_posterior_group = (
             _compiled(self.model.kernel, pre, post, family.evaluate if family else no_terms,
                       self.hooks.violation if self.hooks else no_violation,
-                      self.hooks.search_weight if self.hooks else 1.0, self.model.pair_kernel))
+                      self.hooks.search_weight if self.hooks else 1.0, self.model.pair_kernel,
+                      self.model.quad_kernel))
         self.ctx = (
             self.space.lo, self.space.span, self.space.islog, self.forcing, self.site,
             self.edc_data, self.use_edc, self.likelihood.arrays(), self.extra_data,

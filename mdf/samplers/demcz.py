@@ -170,47 +170,46 @@ def _settle(x, lp, xp, lpp, log_extra, snooker, adaptive, log_scale, counts, rng
 
 
 @cache
-def _pair_from(log_posterior):
-    """Two calls of ``log_posterior``: the two-point form for a problem without its own."""
+def _group_from(log_posterior):
+    """``log_posterior`` point by point: the group form for a problem without its own."""
 
     @njit(nogil=True)
-    def pair(x_a, x_b, ctx, scratch_a, scratch_b, out):
-        out[0] = log_posterior(x_a, ctx, scratch_a)
-        out[1] = log_posterior(x_b, ctx, scratch_b)
+    def group(x_a, x_b, x_c, x_d, k, ctx, s_a, s_b, s_c, s_d, out):
+        xs = (x_a, x_b, x_c, x_d)
+        ss = (s_a, s_b, s_c, s_d)
+        for i in range(k):
+            out[i] = log_posterior(xs[i], ctx, ss[i])
 
-    return pair
+    return group
 
 
 @cache
-def _block_for(log_posterior, log_posterior_pair):
+def _block_for(log_posterior_group):
     @njit(nogil=True)
     def block(x, lp, log_scale, counts, rng, spare, Z, n_z, pending, n_iter, thin, offset,
               adapt, append, archive_every, p_snooker, p_unit, noise, crossover, target, ctx,
-              scratch_a, scratch_b, out_x, out_lp, work):
-        """``n_iter`` iterations of one chain or, in lockstep, two (the leading axis of the
-        state arrays): the two proposals are evaluated together (``log_posterior_pair``, the
+              s_a, s_b, s_c, s_d, out_x, out_lp, work):
+        """``n_iter`` iterations of one to four chains in lockstep (the leading axis of the
+        state arrays): their proposals are evaluated together (``log_posterior_group``, the
         model runs interleaved), each chain otherwise exactly as alone."""
-        two = x.shape[0] == 2
-        b = 1 if two else 0
-        lpp = np.empty(2)
+        k = x.shape[0]
+        last = k - 1
+        lpp = np.empty(4)
+        snooker = np.zeros(4, dtype=np.bool_)
+        extra = np.zeros(4)
+        adaptive = np.zeros(4, dtype=np.bool_)
         for it in range(n_iter):
-            sn_a, ex_a, ad_a = _propose(x[0], log_scale[0], rng[0], spare[0], Z, n_z, p_snooker,
-                                        p_unit, noise, crossover, work[0, 0], work[0, 1])
-            if two:
-                sn_b, ex_b, ad_b = _propose(x[b], log_scale[b], rng[b], spare[b], Z, n_z,
-                                            p_snooker, p_unit, noise, crossover, work[b, 0],
-                                            work[b, 1])
-                log_posterior_pair(work[0, 0], work[b, 0], ctx, scratch_a, scratch_b, lpp)
-            else:
-                lpp[0] = log_posterior(work[0, 0], ctx, scratch_a)
+            for c in range(k):
+                snooker[c], extra[c], adaptive[c] = _propose(
+                    x[c], log_scale[c], rng[c], spare[c], Z, n_z, p_snooker, p_unit, noise,
+                    crossover, work[c, 0], work[c, 1])
+            log_posterior_group(work[0, 0], work[min(1, last), 0], work[min(2, last), 0],
+                                work[min(3, last), 0], k, ctx, s_a, s_b, s_c, s_d, lpp)
             j = offset + it + 1
-            _settle(x[0], lp[0], work[0, 0], lpp[0], ex_a, sn_a, ad_a, log_scale[0], counts[0],
-                    rng[0], pending[0], adapt, append, archive_every, target, j, thin,
-                    out_x[0], out_lp[0])
-            if two:
-                _settle(x[b], lp[b], work[b, 0], lpp[1], ex_b, sn_b, ad_b, log_scale[b],
-                        counts[b], rng[b], pending[b], adapt, append, archive_every, target, j,
-                        thin, out_x[b], out_lp[b])
+            for c in range(k):
+                _settle(x[c], lp[c], work[c, 0], lpp[c], extra[c], snooker[c], adaptive[c],
+                        log_scale[c], counts[c], rng[c], pending[c], adapt, append,
+                        archive_every, target, j, thin, out_x[c], out_lp[c])
 
     return block
 
@@ -360,8 +359,9 @@ class DEMCz(Sampler):
 
     def _kernel(self, problem):
         """The compiled block and this sampler's own arguments to it."""
-        pair = getattr(problem, "_log_posterior_pair", None) or _pair_from(problem._log_posterior)
-        return _block_for(problem._log_posterior, pair), (
+        group = (getattr(problem, "_log_posterior_group", None)
+                 or _group_from(problem._log_posterior))
+        return _block_for(group), (
             self.archive_every, self.p_snooker, self.p_unit, self.noise,
             np.array(self.crossover), self.target_accept,
         )
@@ -376,9 +376,9 @@ class DEMCz(Sampler):
             self._merge(state)
         scratches = [problem.scratch() for _ in range(c)]
         work = np.empty((c, 2, d))
-        # chains move in lockstep pairs (their model runs interleaved), or one per thread
-        # where there are threads for every chain: the draws are the same either way
-        size = 1 if threads >= c else 2
+        # chains move in lockstep groups of four or two (their model runs interleaved), or one
+        # per thread where there are threads for every chain: the draws are the same either way
+        size = 1 if threads >= c else 2 if 2 * threads >= c else 4
         groups = [(g, min(g + size, c)) for g in range(0, c, size)]
         done = 0
         workers = min(threads, len(groups))
@@ -395,8 +395,8 @@ class DEMCz(Sampler):
                     block(state["x"][g0:g1], state["lp"][g0:g1], state["log_scale"][g0:g1],
                           state["counts"][g0:g1], state["rng"][g0:g1], state["spare"][g0:g1],
                           Z, n_z, state["pending"][g0:g1], n, thin, done, adapt, append, *args,
-                          problem.ctx, scratches[g0], scratches[g1 - 1], out_x[g0:g1],
-                          out_lp[g0:g1], work[g0:g1])
+                          problem.ctx, *[scratches[min(g0 + i, g1 - 1)] for i in range(4)],
+                          out_x[g0:g1], out_lp[g0:g1], work[g0:g1])
 
                 if pool is None:
                     for group in groups:

@@ -99,3 +99,24 @@ def test_pair_kernel_is_the_kernel_twice_bit_for_bit(case, name):
         np.testing.assert_array_equal(pools[k], single[k][0])
         np.testing.assert_array_equal(fluxes[k], single[k][1])
     assert np.all(np.isfinite(pools)) and not np.array_equal(pools[0], pools[1])
+
+
+@pytest.mark.parametrize("case", ["dalec400_fire", "dalec400_nofire"])
+def test_quad_kernel_is_the_kernel_four_times_bit_for_bit(case):
+    from dalec.api import prepare
+
+    pixel, pars, _, _ = load_case(case)
+    model = dalec.get_model("400")
+    forcing, site = prepare(model, pixel, {})
+    runs = [pars * np.linspace(1.0 - f, 1.0 + f, pars.size) for f in (0.0, 0.05, 0.1, 0.15)]
+    n = forcing.shape[1]
+    n_pools, n_fluxes = len(model.pools), len(model.fluxes)
+    pools = np.empty((4, n_pools, n + 1))
+    fluxes = np.full((4, n_fluxes, n), np.nan)
+    model.quad_kernel(forcing, site, *runs, *pools, *fluxes)
+    for k in range(4):
+        p1, f1 = np.empty((n_pools, n + 1)), np.zeros((n_fluxes, n))
+        model.kernel(forcing, site, runs[k], p1, f1)
+        np.testing.assert_array_equal(pools[k], p1)
+        np.testing.assert_array_equal(fluxes[k], f1)
+    assert np.all(np.isfinite(pools)) and len({pools[k, 3, -1] for k in range(4)}) == 4

@@ -129,7 +129,7 @@ def test_same_draws_on_one_or_two_threads_and_any_blocking(make):
     two, lp2, _ = run(problem, make(), threads=2, n_keep=3000)
     np.testing.assert_array_equal(one, two)
     np.testing.assert_array_equal(lp1, lp2)
-    # one thread moves the chains in lockstep pairs, four threads one chain each
+    # one thread moves the four chains in lockstep, two threads in pairs, four one each
     four, lp4, _ = run(problem, make(), threads=4, n_keep=3000)
     np.testing.assert_array_equal(one, four)
     np.testing.assert_array_equal(lp1, lp4)
@@ -244,9 +244,11 @@ def test_calibrate_runs_it_and_keeps_valid_draws():
     assert again == pytest.approx(result.log_posterior[1, k], rel=1e-9)
 
 
-def test_pair_evaluation_is_two_single_evaluations_bit_for_bit():
-    """Problem._log_posterior_pair (DALEC 400's interleaved pair kernel) against two calls
-    of _log_posterior: both proposals run, one rejected before its run, both rejected."""
+def test_group_evaluation_is_single_evaluations_bit_for_bit():
+    """Problem._log_posterior_group (DALEC 400's interleaved four- and two-run kernels)
+    against single calls of _log_posterior, for 1-4 points, with proposals rejected before
+    their run in every position."""
+    import itertools
     import warnings
 
     import drivers
@@ -256,21 +258,26 @@ def test_pair_evaluation_is_two_single_evaluations_bit_for_bit():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         problem = Problem(drivers.read(drivers.data_path("flux_site_76.cbf")), "400")
-    x0, _, _ = find_start(problem, chain_states(5, 2))
+    x0, _, _ = find_start(problem, chain_states(5, 4))
     outside = x0[1].copy()
     outside[3] = 1.5  # outside the prior box: -inf without a run
-    s_a, s_b = problem.scratch(), problem.scratch()
-    out = np.empty(2)
-    for x_a, x_b in ((x0[0], x0[1]), (x0[0], outside), (outside, x0[1]), (outside, outside)):
-        problem._log_posterior_pair(x_a, x_b, problem.ctx, s_a, s_b, out)
-        want = [problem._log_posterior(x, problem.ctx, problem.scratch()) for x in (x_a, x_b)]
-        np.testing.assert_array_equal(out, want)
-    problem._log_posterior_pair(x0[0], x0[1], problem.ctx, s_a, s_b, out)
-    assert np.all(np.isfinite(out)) and out[0] != out[1]
+    scratches = [problem.scratch() for _ in range(4)]
+    want_in = [problem._log_posterior(x, problem.ctx, problem.scratch()) for x in x0]
+    out = np.empty(4)
+    for k in (1, 2, 3, 4):
+        for mask in itertools.product((True, False), repeat=k):
+            xs = [x0[i] if inside else outside for i, inside in enumerate(mask)]
+            padded = xs + [xs[-1]] * (4 - k)
+            out[:] = 7.0
+            problem._log_posterior_group(*padded, k, problem.ctx, *scratches, out)
+            want = [want_in[i] if inside else -np.inf for i, inside in enumerate(mask)]
+            np.testing.assert_array_equal(out[:k], want)
+            assert np.all(out[k:] == 7.0)  # nothing written past the k points
+    assert np.all(np.isfinite(want_in)) and len(set(want_in)) == 4
 
 
-@pytest.mark.parametrize("chains", [3, 4])
-def test_lockstep_pairs_give_the_chains_of_one_chain_per_thread(chains):
+@pytest.mark.parametrize("chains, threads", [(3, 1), (4, 1), (4, 2), (5, 1)])
+def test_lockstep_groups_give_the_chains_of_one_chain_per_thread(chains, threads):
     import warnings
 
     import drivers
@@ -278,10 +285,12 @@ def test_lockstep_pairs_give_the_chains_of_one_chain_per_thread(chains):
 
     pixel = drivers.read(drivers.data_path("flux_site_76.cbf"))
     runs = []
-    for threads in (1, chains):  # one thread: lockstep pairs (and a single); else one each
+    # lockstep groups of four (3: one of three; 5: four and one) or, on 2 threads, pairs;
+    # against one chain per thread
+    for n_threads in (threads, chains):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            runs.append(mdf.calibrate(pixel, "400", seed=7, chains=chains, threads=threads,
+            runs.append(mdf.calibrate(pixel, "400", seed=7, chains=chains, threads=n_threads,
                                       burn_in=4000, iterations=4000, thin=20, draws=5,
                                       block=2000, warm_start=False))
     np.testing.assert_array_equal(runs[0].parameters, runs[1].parameters)
