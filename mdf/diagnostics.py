@@ -85,7 +85,9 @@ def ess(x) -> float:
     var_plus = mean_var * (n - 1.0) / n
     if m > 1:
         var_plus += np.var(chain_mean, ddof=1)
-    rho = np.empty(n)
+    # zeros: the lags the positive sequence does not reach count 0 (Stan, ArviZ); the first
+    # lag past it, rho[max_t + 1], enters tau and is set only if its pair's even term is > 0
+    rho = np.zeros(n)
     rho[0] = 1.0
     t = 1
     rho_even = 1.0
