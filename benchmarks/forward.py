@@ -73,6 +73,37 @@ def time_kernel(model, pixel, pars, repeat=5, min_seconds=0.2):
     return best * 1e6, forcing.shape[1]
 
 
+def time_interleaved(model, pixel, pars, k, repeat=5, reps=2000):
+    """Best-of-``repeat`` microseconds per run when ``k`` (2 or 4) runs are interleaved by the
+    model's ``pair_kernel``/``quad_kernel`` (None if it has none), called from a jitted loop."""
+    kernel = model.pair_kernel if k == 2 else model.quad_kernel
+    if kernel is None:
+        return None
+    forcing, site = prepare(model, pixel)
+    pools, fluxes = allocate(model, k, forcing.shape[1])
+    many = np.ascontiguousarray(np.tile(pars, (k, 1)))
+
+    if k == 2:
+        @njit
+        def loop(forcing, site, p, pools, fluxes, n):
+            for _ in range(n):
+                kernel(forcing, site, p[0], p[1], pools[0], pools[1], fluxes[0], fluxes[1])
+    else:
+        @njit
+        def loop(forcing, site, p, pools, fluxes, n):
+            for _ in range(n):
+                kernel(forcing, site, p[0], p[1], p[2], p[3], pools[0], pools[1], pools[2],
+                       pools[3], fluxes[0], fluxes[1], fluxes[2], fluxes[3])
+
+    loop(forcing, site, many, pools, fluxes, 1)
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        loop(forcing, site, many, pools, fluxes, reps)
+        best = min(best, (time.perf_counter() - t0) / reps / k)
+    return best * 1e6
+
+
 def ensemble_rate(model, pixel, pars, n_samples=4000, threads=1):
     """Forward runs per second through the parallel ensemble kernel."""
     forcing, site = prepare(model, pixel)
@@ -258,6 +289,16 @@ def main():
             rn = ensemble_rate(model, pixel, pars[name], threads=cores)
             print(f"{name:8s} {label:22s} {n:5d} {us:8.2f} {us / n * 1e3:8.1f}"
                   f" {r1:13.0f} {rn:13.0f} {rn / r1 / cores:7.2f}")
+    if fluxval is not None:
+        print()
+        print("FluxVal site 76, us per run: one at a time / two interleaved (pair_kernel) / "
+              "four interleaved (quad_kernel); demcz uses them for the chains of a thread")
+        for name in ("400", "811"):
+            model = dalec.get_model(name)
+            one, _ = time_kernel(model, fluxval, pars[name])
+            two, four = (time_interleaved(model, fluxval, pars[name], k) for k in (2, 4))
+            print(f"  {name:5s} {one:6.2f} / " + " / ".join(
+                "-" if v is None else f"{v:.2f} ({v / one:.2f})" for v in (two, four)))
     ours, _ = time_kernel(dalec.get_model("400"), demo, pars["400"])
     base = straight_port_us(demo, pars["400"])
     print()

@@ -72,18 +72,37 @@ if config.DISABLE_JIT:  # pragma: no cover - exercised by tests/dalec/test_nojit
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def exp(x):
-    """``e^x`` within 1 ulp, branch-free (see the module docstring)."""
-    xc = min(max(x, -746.0), 710.0)
-    kd = xc * INV_LN2 + SHIFT
+def _exp_reduced(x):
+    """``(y, k)`` with ``e^x = y·2^k`` for finite ``x`` of at most about 746 in size:
+    ``k = round(x / ln 2)``, ``y = exp(r)`` of the reduced argument (fdlibm's ``e_exp.c``)."""
+    kd = x * INV_LN2 + SHIFT
     k = _bits(kd) - SHIFT_BITS
     kd = kd - SHIFT
-    hi = xc - kd * LN2_HI
+    hi = x - kd * LN2_HI
     lo = kd * LN2_LO
     r = hi - lo
     t = r * r
     c = r - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))))
-    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+    return 1.0 - ((lo - (r * c) / (2.0 - c)) - hi), k
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _log_reduced(m, dk):
+    """``dk·ln 2 + ln m`` for ``m`` in ``[√2/2, √2]`` (fdlibm's ``e_log.c``; ``dk`` an integer
+    as a float)."""
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    r = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7))) + w * (LG2 + w * (LG4 + w * LG6))
+    hfsq = 0.5 * f * f
+    return dk * LN2_HI - ((hfsq - (s * (hfsq + r) + dk * LN2_LO)) - f)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def exp(x):
+    """``e^x`` within 1 ulp, branch-free (see the module docstring)."""
+    y, k = _exp_reduced(min(max(x, -746.0), 710.0))
     half = k >> 1
     y = y * _float((half + 1023) << 52) * _float((k - half + 1023) << 52)
     y = 0.0 if x < EXP_MIN else y
@@ -101,14 +120,7 @@ def log(x):
     high = m > SQRT2
     m = m * 0.5 if high else m
     k = k + 1 if high else k
-    f = m - 1.0
-    s = f / (2.0 + f)
-    z = s * s
-    w = z * z
-    r = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7))) + w * (LG2 + w * (LG4 + w * LG6))
-    hfsq = 0.5 * f * f
-    dk = float(k)
-    y = dk * LN2_HI - ((hfsq - (s * (hfsq + r) + dk * LN2_LO)) - f)
+    y = _log_reduced(m, float(k))
     y = math.nan if x < 0.0 else y
     y = -math.inf if x == 0.0 else y
     return x if not x < math.inf else y  # inf and NaN are their own log
@@ -123,15 +135,7 @@ def exp_normal(x):
     results) equals one exact multiplication; this form leaves out those operations.
     Outside the range the result is meaningless: callers check their arguments.
     """
-    kd = x * INV_LN2 + SHIFT
-    k = _bits(kd) - SHIFT_BITS
-    kd = kd - SHIFT
-    hi = x - kd * LN2_HI
-    lo = kd * LN2_LO
-    r = hi - lo
-    t = r * r
-    c = r - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))))
-    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+    y, k = _exp_reduced(x)
     return y * _float((k + 1023) << 52)
 
 
@@ -147,12 +151,4 @@ def log_mid(x):
     """
     twice = x + x
     low = not twice > SQRT2
-    m = twice if low else x
-    dk = -1.0 if low else 0.0
-    f = m - 1.0
-    s = f / (2.0 + f)
-    z = s * s
-    w = z * z
-    r = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7))) + w * (LG2 + w * (LG4 + w * LG6))
-    hfsq = 0.5 * f * f
-    return dk * LN2_HI - ((hfsq - (s * (hfsq + r) + dk * LN2_LO)) - f)
+    return _log_reduced(twice if low else x, -1.0 if low else 0.0)

@@ -11,16 +11,21 @@ from numba import njit
 from dalec.models import _vecmath
 
 
-@njit
-def _exp_all(xs, out):
-    for i in range(xs.shape[0]):
-        out[i] = _vecmath.exp(xs[i])
+def _elementwise(fn):
+    """A compiled loop applying ``fn`` to every element (as the kernels' loops call it)."""
+
+    @njit
+    def loop(xs, out):
+        for i in range(xs.shape[0]):
+            out[i] = fn(xs[i])
+
+    return loop
 
 
-@njit
-def _log_all(xs, out):
-    for i in range(xs.shape[0]):
-        out[i] = _vecmath.log(xs[i])
+_exp_all = _elementwise(_vecmath.exp)
+_log_all = _elementwise(_vecmath.log)
+_exp_normal_all = _elementwise(_vecmath.exp_normal)
+_log_mid_all = _elementwise(_vecmath.log_mid)
 
 
 def _ulps(actual, expected):
@@ -71,18 +76,6 @@ def test_special_values_as_the_c_library():
     with np.errstate(divide="ignore", invalid="ignore"):
         want = np.log(xs)  # numpy's log is the C library's on these values (-inf, NaN)
     np.testing.assert_array_equal(_apply(_log_all, xs), want)
-
-
-@njit
-def _exp_normal_all(xs, out):
-    for i in range(xs.shape[0]):
-        out[i] = _vecmath.exp_normal(xs[i])
-
-
-@njit
-def _log_mid_all(xs, out):
-    for i in range(xs.shape[0]):
-        out[i] = _vecmath.log_mid(xs[i])
 
 
 def _same_bits(a, b):
