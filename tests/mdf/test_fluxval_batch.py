@@ -165,8 +165,13 @@ def test_every_pixel_calibrated_exactly_once_and_the_folder_is_clean(fluxval):
     assert folder.counts()["done"] == 204
     done = collections.Counter(m.group(1) for line in fluxval["logs"]
                                for m in [DONE.search(line)] if m)
-    assert set(done) == set(fluxval["pixels"].ids())
     assert set(done.values()) == {1}
+    # a pixel a worker finished in the instant of the kill has its result in place but its
+    # "done" line never reached the log (SIGKILL between the rename and the line); the second
+    # pass found the result and did not calibrate it again (no line there either)
+    raced = set(fluxval["pixels"].ids()) - set(done)
+    assert len(raced) <= 2
+    assert all(fluxval["after_kill"][p] == "done" for p in raced)
     assert folder.leftovers() == []
     for sub in ("checkpoints", "running", "failed"):
         assert not list((folder.path / sub).iterdir()), sub
