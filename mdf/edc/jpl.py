@@ -263,9 +263,9 @@ def _flux_totals(fluxes):
     """Run totals of the flux slots the steady-state EDCs read (the others are left 0).
 
     Each total is accumulated step by step from 0 in the C code's order, so the sums are
-    bitwise those of one loop per slot; four slots are summed side by side (independent
-    accumulators). A run without fire
-    has only zeros in the fire slots, whose totals are then 0 without a sum.
+    bitwise those of one loop per slot; eight slots are summed side by side
+    (:func:`_row_sums`). A run without fire has only zeros in the fire slots, whose totals
+    are then 0 without a sum.
     """
     tot = np.zeros(fluxes.shape[0])
     _row_sums(fluxes, _CARBON_SLOTS_811 if fluxes.shape[0] > 28 else _CARBON_SLOTS_400, tot,
