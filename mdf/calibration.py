@@ -19,6 +19,7 @@ import numpy as np
 
 from .diagnostics import ess_bulk, rhat, summarise
 from .posterior import Problem
+from .reparam import reparameterise
 from .rng import chain_states
 from .samplers import get_sampler
 from .start import find_start
@@ -83,6 +84,9 @@ class Settings:
         Largest rank-normalised split R-hat accepted.
     target_ess : float, default 400
         Smallest bulk effective sample size (over all chains) accepted.
+    reparam : str, default 'none'
+        Coordinates the sampler moves in (:mod:`mdf.reparam`): ``'none'``, the normalised
+        box; ``'steady_state'``, initial pools relative to the steady state the rates imply.
     """
 
     model: str
@@ -102,6 +106,7 @@ class Settings:
     until_converged: bool = True
     target_rhat: float = 1.05
     target_ess: float = 400.0
+    reparam: str = "none"
 
     def resumable_by(self, other: Settings) -> bool:
         """Whether a checkpoint written with these settings may continue under ``other``:
@@ -298,6 +303,7 @@ def calibrate(
     until_converged: bool | None = None,
     preset: str | None = None,
     preset_options=None,
+    reparam: str = "none",
 ):
     """Calibrate a DALEC model against one pixel's observations.
 
@@ -376,6 +382,11 @@ def calibrate(
         apply.
     preset_options : mapping, optional
         Further keyword arguments of the preset's ``calibrate`` (e.g. ``{"start": "mdf"}``).
+    reparam : {'none', 'steady_state'}
+        Coordinates the sampler moves in (:mod:`mdf.reparam`): ``'steady_state'`` expresses
+        each initial carbon pool relative to the steady state the other parameters imply (an
+        exact shear: the same posterior; DALEC 400/809/811). Draws are reported in model units
+        either way.
 
     Returns
     -------
@@ -390,6 +401,8 @@ def calibrate(
     from .results import CalibrationResult
 
     if preset is not None:
+        if reparam != "none":
+            raise ValueError(f"preset {preset!r} runs its own procedure; drop reparam=")
         kwargs = {"scaling": None if scaling == "none" else scaling,
                   **dict(preset_options or {})}
         return _calibrate_preset(preset, pixel, model, sampler, checkpoint, chains=chains,
@@ -397,7 +410,8 @@ def calibrate(
                                  threads=_threads_now(threads) if threads else None, draws=draws,
                                  edc=edc, eqf=eqf, options=options, progress=progress,
                                  **kwargs)
-    problem = Problem(pixel, model, options=options, scaling=scaling, edc=edc, eqf=eqf)
+    problem = reparameterise(
+        Problem(pixel, model, options=options, scaling=scaling, edc=edc, eqf=eqf), reparam)
     samp = get_sampler(sampler)
     if until_converged is None:
         until_converged = iterations is None
@@ -407,7 +421,7 @@ def calibrate(
         seed=0 if seed is None else int(seed), block=block,
         warm_start=(samp.name in ("am", "demcz")) if warm_start is None else bool(warm_start),
         scaling=scaling, edc=bool(edc), until_converged=bool(until_converged),
-        target_rhat=float(target_rhat), target_ess=float(target_ess),
+        target_rhat=float(target_rhat), target_ess=float(target_ess), reparam=reparam,
     )
     if settings.max_burn_in and not settings.burn_in <= settings.max_burn_in:
         raise ValueError(f"max_burn_in ({settings.max_burn_in}) must be 0 (a fixed burn-in) "
