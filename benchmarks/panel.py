@@ -89,6 +89,8 @@ STRATEGIES: dict[str, dict] = {
     "default": {},
     "chains8": {"chains": 8},
     "steady": {"reparam": "steady_state"},
+    "phases": {"reparam": "phases"},
+    "steady_phases": {"reparam": "steady_state+phases"},
 }
 
 

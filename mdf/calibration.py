@@ -86,7 +86,8 @@ class Settings:
         Smallest bulk effective sample size (over all chains) accepted.
     reparam : str, default 'none'
         Coordinates the sampler moves in (:mod:`mdf.reparam`): ``'none'``, the normalised
-        box; ``'steady_state'``, initial pools relative to the steady state the rates imply.
+        box; ``'steady_state'``, initial pools relative to the steady state the rates imply;
+        ``'phases'``, circular leaf-onset/fall days; ``'steady_state+phases'``, both.
     """
 
     model: str
@@ -173,6 +174,8 @@ class Run:
             accept=self.accept,
             window_lp=self.window_lp,
             **arrays,
+            **({"reparam_offsets": self.problem.space.offsets}
+               if hasattr(self.problem.space, "offsets") else {}),
         )
 
     def load(self, path: Path) -> None:
@@ -210,6 +213,8 @@ class Run:
             # absent from checkpoints written before max_burn_in existed
             self.window_lp = z["window_lp"] if "window_lp" in z.files else np.empty(0)
             self.state = {k[6:]: z[k].copy() for k in z.files if k.startswith("state_")}
+            if "reparam_offsets" in z.files:  # the circular phases' cut (mdf.reparam)
+                self.problem.space.offsets[:] = z["reparam_offsets"]
 
 
 def _literal(text: str) -> dict:
@@ -382,11 +387,12 @@ def calibrate(
         apply.
     preset_options : mapping, optional
         Further keyword arguments of the preset's ``calibrate`` (e.g. ``{"start": "mdf"}``).
-    reparam : {'none', 'steady_state'}
+    reparam : {'none', 'steady_state', 'phases', 'steady_state+phases'}
         Coordinates the sampler moves in (:mod:`mdf.reparam`): ``'steady_state'`` expresses
         each initial carbon pool relative to the steady state the other parameters imply (an
-        exact shear: the same posterior; DALEC 400/809/811). Draws are reported in model units
-        either way.
+        exact shear: the same posterior; DALEC 400/809/811); ``'phases'`` samples the
+        leaf-onset and leaf-fall days on one circular year (the posterior modulo a year,
+        exactly; draws in the first year). Draws are reported in model units either way.
 
     Returns
     -------
@@ -482,6 +488,8 @@ def _initialise(run: Run, threads: int) -> None:
                             threads=threads)
         log.info("warm start (CMA-ES, %s evaluations): log P %s", evals.tolist(),
                  np.round(lp0, 2).tolist())
+    if hasattr(problem.space, "recentre"):  # circular phases: the cut away from the mass
+        x0 = problem.space.recentre(x0)
     run.state = run.sampler.init_state(problem, x0, lp0, rng)
     if covs is not None and hasattr(run.sampler, "set_covariance"):
         run.sampler.set_covariance(run.state, covs)

@@ -30,6 +30,19 @@ the variance of the factor's exponent per unit Θ over the pixel's drivers)::
     litter   (f_fol' + f_lab' + f_root')/((t_lit + t_lit→som)·τ̄)
     SOM      (f_wood' + (f_fol' + f_lab' + f_root')·t_lit→som/(t_lit + t_lit→som))/(t_som·τ̄)
 
+Circular phases (``reparam="phases"``). The leaf-onset and leaf-fall days (``b_day``,
+``f_day``) are sampled log-uniformly on [365.25, 1461] d, three whole years, while the model
+depends on them only modulo 365.25 d: the posterior has three copies of every phase mode, and
+an archive holding states from different copies stretches DE's jumps by a year in those
+coordinates. The sampler instead moves on one year, ``v ∈ [0, 1)`` with
+``day = 365.25·(1 + frac(v + ψ))``, and its target carries the prior mass of all three
+copies, ``ln Σ_k 365.25/(day + 365.25·k)`` (the log-uniform density summed over the copies;
+the Jacobian of ``day(v)`` is constant). That is the marginal posterior of the phase modulo
+a year, exactly; what is given up is the year copy itself, which the data cannot see and the
+prior alone decides. Draws come back in the first year, [365.25, 730.5) d. The cut ``ψ`` is
+placed opposite the chains' circular mean phase after the warm start (:meth:`recentre`),
+saved with checkpoints, and fixed from then on.
+
 References
 ----------
 Bloom, A. A. and Williams, M. (2015) Constraining ecosystem carbon dynamics in a data-limited
@@ -50,7 +63,7 @@ from numba import njit
 from .space import ParameterSpace
 
 #: reparameterisations by name (``calibrate(..., reparam=...)``)
-REPARAMETERISATIONS = ("none", "steady_state")
+REPARAMETERISATIONS = ("none", "steady_state", "phases", "steady_state+phases")
 
 # DALEC 400 / 809 / 811 (and 1005) share the carbon parameters 0-22 (MODELS.md §3.1)
 _TR, _FA, _FF, _FR, _LF, _TW, _TRO, _TL, _TS, _THETA, _FL = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12
@@ -86,14 +99,34 @@ def _log_steady(v, lo, span, a, b, out):
 @njit(nogil=True, error_model="numpy")
 def shear(v, data, work, x):
     """``x`` from the sampler's coordinates ``v`` (module notes); ``data`` from
-    :meth:`SteadyStateSpace.data`, ``work`` six numbers of scratch."""
-    lo, span, a, b, centre = data
+    :meth:`ReparameterisedSpace.data`, ``work`` six numbers of scratch.
+
+    Returns the log-density term the coordinates add (0 without circular phases).
+    """
+    lo, span, a, b, centre, pools, phase, copies, offsets = data
     for i in range(v.shape[0]):
         x[i] = v[i]
-    _log_steady(v, lo, span, a, b, work)
-    for k in range(6):
-        j = 17 + k
-        x[j] = v[j] + (work[k] - centre[k]) / span[j]
+    if pools:
+        _log_steady(v, lo, span, a, b, work)
+        for k in range(6):
+            j = 17 + k
+            x[j] = v[j] + (work[k] - centre[k]) / span[j]
+    extra = 0.0
+    for m in range(phase.shape[0]):
+        i = phase[m]
+        if not (0.0 <= v[i] < 1.0):
+            x[i] = -1.0  # off the cut circle: the plain function rejects it without a run
+            continue
+        w = v[i] + offsets[m]
+        w -= math.floor(w)
+        period = lo[i]
+        day = period * (1.0 + w)
+        x[i] = math.log(day / lo[i]) / span[i]
+        total = 0.0
+        for k in range(copies[m]):
+            total += period / (day + k * period)
+        extra += math.log(total)
+    return extra
 
 
 @njit(nogil=True, error_model="numpy")
@@ -105,15 +138,22 @@ def _shear_rows(v, data, x):
 
 @njit(nogil=True, error_model="numpy")
 def _unshear_rows(x, data, v):
-    lo, span, a, b, centre = data
+    lo, span, a, b, centre, pools, phase, copies, offsets = data
     work = np.empty(6)
     for r in range(x.shape[0]):
-        _log_steady(x[r], lo, span, a, b, work)  # θ coordinates are the same in x and v
         for i in range(x.shape[1]):
             v[r, i] = x[r, i]
-        for k in range(6):
-            j = 17 + k
-            v[r, j] = x[r, j] - (work[k] - centre[k]) / span[j]
+        if pools:
+            _log_steady(x[r], lo, span, a, b, work)  # θ is the same in x and v
+            for k in range(6):
+                j = 17 + k
+                v[r, j] = x[r, j] - (work[k] - centre[k]) / span[j]
+        for m in range(phase.shape[0]):
+            i = phase[m]
+            period = lo[i]
+            day = lo[i] * math.exp(x[r, i] * span[i])
+            w = ((day - lo[i]) % period) / period - offsets[m]
+            v[r, i] = w - math.floor(w)
 
 
 def _temperature_moments(problem, form: str) -> tuple[float, float]:
@@ -125,27 +165,39 @@ def _temperature_moments(problem, form: str) -> tuple[float, float]:
     return float(t.mean()), float(0.5 * t.var())
 
 
-class SteadyStateSpace(ParameterSpace):
-    """The model's normalised space seen through the steady-state shear.
+class ReparameterisedSpace(ParameterSpace):
+    """The model's normalised space seen through the reparameterisation.
 
     ``to_normalised``/``from_normalised`` convert between model units and the sampler's
     coordinates ``v``; :meth:`x_of` and :meth:`v_of` between ``v`` and the plain normalised
-    ``x``.
+    ``x``. Circular phases come back in their first period ``[min, min + 365.25)``.
     """
 
-    def __init__(self, problem):
+    def __init__(self, problem, pools: bool, phases: bool):
         base = problem.space
         super().__init__(problem.model)
-        if not np.all(base.islog[[_TR, _FA, _FF, _FR, _LF, _TW, _TRO, _TL, _TS, _THETA, _FL]]) \
-                or not np.all(base.islog[_POOLS]):
-            raise ValueError("reparam='steady_state' needs log-scaled rates and pools")
-        a, b = _temperature_moments(problem, _TEMPERATURE_FORM[problem.model.name])
-        centre = np.empty(6)
-        _log_steady(np.full(base.ndim, 0.5), base.lo, base.span, a, b, centre)
-        self._data = (base.lo, base.span, a, b, centre)
+        a = b = 0.0
+        centre = np.zeros(6)
+        if pools:
+            rates = [_TR, _FA, _FF, _FR, _LF, _TW, _TRO, _TL, _TS, _THETA, _FL]
+            if not (np.all(base.islog[rates]) and np.all(base.islog[_POOLS])):
+                raise ValueError("reparam 'steady_state' needs log-scaled rates and pools")
+            a, b = _temperature_moments(problem, _TEMPERATURE_FORM[problem.model.name])
+            _log_steady(np.full(base.ndim, 0.5), base.lo, base.span, a, b, centre)
+        phase = np.flatnonzero(base.circular) if phases else np.zeros(0, dtype=np.int64)
+        copies = np.round(base.hi[phase] / base.lo[phase] - 1.0).astype(np.int64)
+        for i, n in zip(phase, copies, strict=True):
+            if not (base.islog[i] and n >= 1
+                    and abs(base.hi[i] - (n + 1) * base.lo[i]) <= 1e-9 * base.hi[i]):
+                raise ValueError(
+                    f"reparam 'phases': {problem.model.parameter_names[i]} must be log-scaled "
+                    "on [P, (n+1)·P] with P its period")
+        self.offsets = np.zeros(phase.size)
+        self._data = (base.lo, base.span, a, b, centre, bool(pools), phase.astype(np.int64),
+                      copies, self.offsets)
 
     def data(self):
-        """What :func:`shear` reads: bounds, temperature moments, the box centre's ln S."""
+        """What :func:`shear` reads (the phase offsets in place: :meth:`recentre` moves them)."""
         return self._data
 
     def x_of(self, v) -> np.ndarray:
@@ -168,16 +220,33 @@ class SteadyStateSpace(ParameterSpace):
     def to_normalised(self, pars) -> np.ndarray:
         return self.v_of(super().to_normalised(pars))
 
+    def recentre(self, v: np.ndarray) -> np.ndarray:
+        """Move each circular phase's cut opposite the circular mean of the points ``v``
+        (chains, d), so a concentrated phase posterior lies away from it; returns the same
+        points in the new coordinates."""
+        if self.offsets.size == 0:
+            return v
+        x = self.x_of(v)
+        phase = self._data[6]
+        for m in range(phase.size):
+            # x of the first period is ln(day/P)/span with day = P·(1 + w)
+            w = np.exp(x[:, phase[m]] * self.span[phase[m]]) - 1.0
+            angle = 2 * np.pi * w
+            mean = np.arctan2(np.mean(np.sin(angle)), np.mean(np.cos(angle))) / (2 * np.pi)
+            self.offsets[m] = (mean - 0.5) % 1.0
+        return self.v_of(x)
+
 
 @cache
 def _wrapped(log_posterior, edc_score, edc_guided, log_posterior_group):
-    """The problem's compiled functions over ``v``: shear into the scratch's ``x``, then the
-    plain function (bit for bit what it gives at that ``x``)."""
+    """The problem's compiled functions over ``v``: transform into the scratch's ``x``, then
+    the plain function (bit for bit what it gives at that ``x``) plus the coordinates'
+    log-density term. The start search's EDC scores get no such term (0 means feasible)."""
 
     @njit(nogil=True, error_model="numpy")
     def lp_v(v, ctx, scratch):
-        shear(v, ctx[1], scratch[2], scratch[1])
-        return log_posterior(scratch[1], ctx[0], scratch[0])
+        extra = shear(v, ctx[1], scratch[2], scratch[1])
+        return log_posterior(scratch[1], ctx[0], scratch[0]) + extra
 
     @njit(nogil=True, error_model="numpy")
     def score_v(v, ctx, scratch):
@@ -191,36 +260,43 @@ def _wrapped(log_posterior, edc_score, edc_guided, log_posterior_group):
 
     @njit(nogil=True, error_model="numpy")
     def group_v(v_a, v_b, v_c, v_d, k, ctx, s_a, s_b, s_c, s_d, out):
-        shear(v_a, ctx[1], s_a[2], s_a[1])
-        if k > 1:
-            shear(v_b, ctx[1], s_b[2], s_b[1])
-        if k > 2:
-            shear(v_c, ctx[1], s_c[2], s_c[1])
-        if k > 3:
-            shear(v_d, ctx[1], s_d[2], s_d[1])
+        e_a = shear(v_a, ctx[1], s_a[2], s_a[1])
+        e_b = shear(v_b, ctx[1], s_b[2], s_b[1]) if k > 1 else 0.0
+        e_c = shear(v_c, ctx[1], s_c[2], s_c[1]) if k > 2 else 0.0
+        e_d = shear(v_d, ctx[1], s_d[2], s_d[1]) if k > 3 else 0.0
         log_posterior_group(s_a[1], s_b[1], s_c[1], s_d[1], k, ctx[0], s_a[0], s_b[0], s_c[0],
                             s_d[0], out)
+        out[0] += e_a
+        if k > 1:
+            out[1] += e_b
+        if k > 2:
+            out[2] += e_c
+        if k > 3:
+            out[3] += e_d
 
     return lp_v, score_v, guided_v, group_v
 
 
 class ReparameterisedProblem:
-    """A :class:`mdf.posterior.Problem` whose samplers move in sheared coordinates.
+    """A :class:`mdf.posterior.Problem` whose samplers move in other coordinates.
 
     Everything a sampler touches (``space``, ``ctx``, ``scratch``, the compiled functions)
     speaks ``v``; everything else (the pixel, the model, the likelihood, :meth:`terms`) is
     the wrapped problem's.
     """
 
-    reparam = "steady_state"
-
-    def __init__(self, problem):
-        if problem.model.name not in _TEMPERATURE_FORM:
+    def __init__(self, problem, name: str):
+        parts = set(name.split("+"))
+        if not parts <= {"steady_state", "phases"}:
+            raise ValueError(f"unknown reparam {name!r}; choose from "
+                             f"{', '.join(REPARAMETERISATIONS)}")
+        if "steady_state" in parts and problem.model.name not in _TEMPERATURE_FORM:
             raise ValueError(
-                f"reparam='steady_state' is defined for DALEC "
+                f"reparam 'steady_state' is defined for DALEC "
                 f"{', '.join(_TEMPERATURE_FORM)}, not {problem.model.name!r}")
+        self.reparam = name
         self.base = problem
-        self.space = SteadyStateSpace(problem)
+        self.space = ReparameterisedSpace(problem, "steady_state" in parts, "phases" in parts)
         (self._log_posterior, self._edc_score, self._edc_guided,
          self._log_posterior_group) = _wrapped(problem._log_posterior, problem._edc_score,
                                                problem._edc_guided,
@@ -243,6 +319,4 @@ def reparameterise(problem, name: str):
     """``problem`` itself (``"none"``) or seen through the named reparameterisation."""
     if name == "none":
         return problem
-    if name == "steady_state":
-        return ReparameterisedProblem(problem)
-    raise ValueError(f"unknown reparam {name!r}; choose from {', '.join(REPARAMETERISATIONS)}")
+    return ReparameterisedProblem(problem, name)

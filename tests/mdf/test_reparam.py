@@ -13,7 +13,7 @@ import pytest
 import drivers
 import mdf
 from mdf.posterior import Problem
-from mdf.reparam import SteadyStateSpace, reparameterise
+from mdf.reparam import ReparameterisedSpace, reparameterise
 from mdf.rng import chain_states
 from mdf.start import find_start
 
@@ -129,5 +129,85 @@ def test_models_without_the_jpl_layout_and_unknown_names_are_refused(problems):
         reparameterise(base, "pools")
     with pytest.raises(ValueError, match="defined for DALEC 400"):
         reparameterise(SimpleNamespace(model=SimpleNamespace(name="C1")), "steady_state")
-    assert isinstance(reparameterise(base, "steady_state").space, SteadyStateSpace)
+    assert isinstance(reparameterise(base, "steady_state").space, ReparameterisedSpace)
     assert reparameterise(base, "none") is base
+
+
+@pytest.fixture(scope="module")
+def phased(fi_hyy):
+    return reparameterise(Problem(fi_hyy, "400"), "steady_state+phases")
+
+
+def test_phases_sample_the_posterior_modulo_a_year(fi_hyy, problems, feasible):
+    """Along a phase, exp(lp_v) is the plain density summed over the three year copies:
+    lp_v(v) - log Σ_k p(day + k·P) is the same constant at every day (p the density of the
+    day in model units, the plain log P minus ln(day·span)). Without EDCs, so that every day
+    of the year is a finite point."""
+    _, rp = problems
+    base = Problem(fi_hyy, "400", edc=False)
+    phased = reparameterise(base, "phases")
+    period = 365.25
+    span = base.space.span
+    for i in (11, 14):
+        for v in feasible[:4]:
+            x = rp.space.x_of(v)
+            diffs = []
+            for w in np.linspace(0.0, 0.99, 12):
+                day = period * (1.0 + w)
+                lps = []
+                for k in range(3):
+                    xk = x.copy()
+                    xk[i] = np.log((day + k * period) / base.space.lo[i]) / span[i]
+                    lps.append(base.log_posterior_x(xk) - np.log((day + k * period) * span[i]))
+                lps = np.array(lps)
+                if not np.all(np.isfinite(lps)):
+                    assert np.all(np.isinf(lps))  # the model sees the day modulo a year
+                    continue
+                # the model depends on the day modulo a year, to the reference's π = 3.1415927
+                # (a year shifts sin's argument by that, not by π: log P moves by ~1e-8
+                # relative); the copies differ by the prior alone
+                np.testing.assert_allclose(lps + np.log(day + np.arange(3) * period),
+                                           lps[0] + np.log(day), rtol=1e-7)
+                vv = phased.space.v_of(x[None])[0]
+                vv[i] = (w - phased.space.offsets[[11, 14].index(i)]) % 1.0
+                diffs.append(phased.log_posterior_x(vv) - np.logaddexp.reduce(lps))
+            assert len(diffs) == 12
+            # a wrong copy weight would move this by ~0.1 over the year
+            np.testing.assert_allclose(diffs, diffs[0], atol=1e-4)
+
+
+def test_phases_come_back_in_the_first_year_and_the_cut_moves_away_from_the_mass(phased, rng):
+    space = phased.space
+    v = rng.uniform(size=(30, space.ndim))
+    assert np.abs(space.v_of(space.x_of(v)) - v).max() < 1e-12
+    pars = space.from_normalised(v)
+    assert np.all((pars[:, [11, 14]] >= 365.25) & (pars[:, [11, 14]] < 730.5))
+    # every copy of a day maps to the same v
+    later = pars.copy()
+    later[:, 11] += 365.25
+    later[:, 14] += 730.5
+    np.testing.assert_allclose(space.to_normalised(later), space.to_normalised(pars), atol=1e-12)
+    # starts straddling the cut (days 355-375 of the year) end up in one piece around v = 0.5
+    starts = v[:4].copy()
+    starts[:, 11] = [0.97, 0.99, 0.01, 0.03]
+    before = space.x_of(starts)
+    moved = space.recentre(starts)
+    try:
+        np.testing.assert_allclose(space.x_of(moved), before, atol=1e-12)
+        assert np.all(np.abs(moved[:, 11] - 0.5) < 0.05)
+    finally:
+        space.offsets[:] = 0.0
+
+
+def test_resumed_run_with_circular_phases_gives_the_same_chains(fi_hyy, tmp_path):
+    kw = dict(chains=2, burn_in=2000, thin=100, warm_start=False, draws=5, seed=2, threads=1,
+              reparam="steady_state+phases")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = mdf.calibrate(fi_hyy, "400", iterations=2000, **kw)
+        mdf.calibrate(fi_hyy, "400", iterations=1000, checkpoint=tmp_path / "c.npz",
+                      checkpoint_every=0, **kw)
+        resumed = mdf.calibrate(fi_hyy, "400", iterations=2000, checkpoint=tmp_path / "c.npz",
+                                checkpoint_every=0, **kw)
+    np.testing.assert_array_equal(resumed.parameters, whole.parameters)
+    assert np.all(whole.parameters[..., [11, 14]] < 730.5)
