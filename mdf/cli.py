@@ -109,6 +109,7 @@ def cmd_calibrate(args) -> int:
             iterations=args.iterations,
             burn_in=args.burn_in,
             max_burn_in=args.max_burn_in,
+            reparam=args.reparam,
             thin=args.thin,
             sampler=args.sampler,
             seed=args.seed,
@@ -210,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="let burn-in go on while log P still rises, up to this many "
                           "iterations per chain (default: no)")
     cal.add_argument("--thin", type=int, default=None)
+    cal.add_argument("--reparam", default="none",
+                     choices=["none", "steady_state", "phases", "steady_state+phases"],
+                     help="coordinates the sampler moves in (docs/samplers.md; default none)")
     cal.add_argument("--sampler", default="demcz",
                      choices=["demcz", "am", "cardamom", "emcee"])
     cal.add_argument("--seed", type=int, default=0)

@@ -119,7 +119,7 @@ def cmd_calibrate_many(args) -> int:
     # the options given on the command line (a default of the CLI stands for mdf.calibrate's)
     defaults = _calibrate_defaults()
     options = {k: getattr(args, k) for k in ("chains", "iterations", "burn_in", "max_burn_in",
-                                             "thin", "sampler", "draws", "scaling",
+                                             "reparam", "thin", "sampler", "draws", "scaling",
                                              "warm_start", "edc", "block")
                if getattr(args, k) != defaults.get(k)}
     log.info("%d pixels in %s; shard %d of %d: %d pixels on %d %s worker(s) x %d thread(s)",
@@ -179,8 +179,27 @@ def cmd_status(args) -> int:
                 detail = folder.failure_path(pid).read_text().splitlines()[0]
             elif s in ("running", "interrupted") and folder.claim_path(pid).exists():
                 detail = folder.claim_path(pid).read_text()
+            elif s == "done":
+                detail = _result_verdict(folder.result_path(pid))
             print(f"{s:<12}{pid}  {detail}")
     return 0
+
+
+def _result_verdict(path) -> str:
+    """'converged' or 'not converged', and the chain groups when there are several."""
+    import netCDF4
+
+    try:
+        with netCDF4.Dataset(path) as nc:
+            attrs = {k: nc.getncattr(k) for k in ("converged", "n_chain_groups",
+                                                   "chain_groups") if k in nc.ncattrs()}
+    except OSError as exc:
+        return f"unreadable result: {exc}"
+    text = "converged" if int(attrs.get("converged", 0)) else "not converged"
+    if int(attrs.get("n_chain_groups", 1)) > 1:
+        text += (f"; chains in {int(attrs['n_chain_groups'])} separate regions "
+                 f"({attrs.get('chain_groups', '')})")
+    return text
 
 
 def cmd_merge(args) -> int:
@@ -193,7 +212,9 @@ def cmd_merge(args) -> int:
           f"{summary['sink']}, neutral {summary['neutral']}, source {summary['source']}; sign "
           f"known at 95 % for {100 * summary['fraction_sign_known']:.1f} % of the done pixels"
           + (f" ({100 * summary['fraction_sign_known_converged']:.1f} % of the converged)"
-             if summary["converged"] else ""))
+             if summary["converged"] else "")
+          + (f"; chains in separate regions (modes, or not mixed) at "
+             f"{summary['separate_regions']} pixels" if summary["separate_regions"] else ""))
     if args.figure:
         try:
             from .maps import plot_product

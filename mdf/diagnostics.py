@@ -147,3 +147,53 @@ def summarise(draws: np.ndarray, names) -> dict[str, np.ndarray]:
         out["psrf"][j] = psrf(x)
     out["names"] = list(names)
     return out
+
+
+def chain_groups(draws: np.ndarray, separation: float = 3.0) -> list[list[int]]:
+    """Chains that sampled separate regions (modes, or places they never mixed between).
+
+    Two chains are *apart* when, for some variable, their medians differ by more than
+    ``separation`` times the larger of their robust standard deviations (interquartile range
+    / 1.349): their central draws do not overlap. Chains are grouped by the chains they are
+    not apart from (single linkage); a converged run is one group. R-hat flags such a run as
+    unconverged too, but cannot say that the chains agree within groups and disagree between
+    them, which is what a user needs to know before pooling the draws.
+
+    Parameters
+    ----------
+    draws : ndarray (chain, draw, variable)
+        Kept draws (phases wrapped; the log-posterior may be one of the variables).
+    separation : float, default 3
+        Distance between chain medians, in within-chain standard deviations, that counts as
+        apart.
+
+    Returns
+    -------
+    list of list of int
+        Chain indices per group, largest group first (ties: lowest chain first).
+    """
+    x = np.asarray(draws, dtype=np.float64)
+    c = x.shape[0]
+    med = np.median(x, axis=1)
+    q1, q3 = np.quantile(x, [0.25, 0.75], axis=1)
+    sd = (q3 - q1) / 1.349
+    parent = list(range(c))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a in range(c):
+        for b in range(a + 1, c):
+            scale = np.maximum(sd[a], sd[b])
+            gap = np.abs(med[a] - med[b])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                apart = np.any(np.where(scale > 0, gap > separation * scale, gap > 0))
+            if not apart:
+                parent[root(b)] = root(a)
+    groups: dict[int, list[int]] = {}
+    for i in range(c):
+        groups.setdefault(root(i), []).append(i)
+    return sorted(groups.values(), key=lambda g: (-len(g), g[0]))

@@ -202,6 +202,10 @@ def _read_pixel(path: Path, tpl: _Template, q: np.ndarray) -> dict:
         out["p_sink"] = float(f.array("summary", "p_sink"))
         out["class"] = f.strings("summary", "sink_source_class")[0]
         out["converged"] = int(f.attr("converged"))
+        try:  # results written before chain groups were recorded: one group assumed
+            out["chain_groups"] = int(f.attr("n_chain_groups"))
+        except (KeyError, AttributeError):
+            out["chain_groups"] = 1
         for name in ("latitude", "longitude"):
             has = f.has("constant_data", name)
             out[name] = float(f.array("constant_data", name)) if has else math.nan
@@ -313,6 +317,12 @@ class _Product:
                        "else neutral"})
         self._flags("converged", {"no": 0, "yes": 1}, {
             "long_name": "chains converged (R-hat and bulk ESS targets met)"})
+        self._map("chain_groups", (), {
+            "long_name": "number of separate regions the chains settled in",
+            "units": "1",
+            "comment": "1: the chains overlap; more: separate modes or regions the sampler "
+                       "did not mix between, pooled in the quantiles (mdf.diagnostics."
+                       "chain_groups)"})
         self._flags("calibration_status", STATUS_FLAGS, {
             "long_name": "state of the pixel's calibration when the product was made"})
 
@@ -382,6 +392,7 @@ class _Product:
         buf["p_sink"][k] = data["p_sink"]
         buf["sink_source_class"][k] = CLASS_FLAGS[data["class"]]
         buf["converged"][k] = data["converged"]
+        buf["chain_groups"][k] = data["chain_groups"]
         if self.layout == "site":  # the list's position where it has one, else the drivers'
             for name in ("latitude", "longitude"):
                 if not np.isfinite(self.listed[name][where]):
@@ -448,7 +459,7 @@ def merge(run_dir, out, *, layout: str = "auto", quantiles=QUANTILES, series=Non
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     tally = {k: 0 for k in ("done", "failed", "not_done", "sink", "neutral", "source",
-                            "converged")}
+                            "converged", "separate_regions")}
     converged_known = 0  # converged pixels whose sign is known
     try:
         with netCDF4.Dataset(tmp, "w", format="NETCDF4") as nc:
@@ -461,6 +472,7 @@ def merge(run_dir, out, *, layout: str = "auto", quantiles=QUANTILES, series=Non
                     data = _read_pixel(folder.result_path(p.pixel_id), tpl, q)
                     product.write(where, data)
                     tally[data["class"]] += 1
+                    tally["separate_regions"] += data["chain_groups"] > 1
                     if data["converged"]:
                         tally["converged"] += 1
                         converged_known += data["class"] != "neutral"
@@ -513,6 +525,7 @@ def _global_attrs(folder, settings, tpl, tally, known, known_conv, n) -> dict:
         "n_source": np.int32(tally["source"]),
         "fraction_sign_known": float(known),
         "n_converged": np.int32(tally["converged"]),
+        "n_chains_in_separate_regions": np.int32(tally["separate_regions"]),
         "fraction_sign_known_converged": float(known_conv),
         "sign_confidence": 0.95,
     }

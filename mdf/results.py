@@ -105,6 +105,10 @@ class CalibrationResult:
         ``max_burn_in`` extended it) and in sampling.
     converged : bool, default False
         Whether the diagnostics met the targets (:meth:`check_convergence`).
+    chain_groups : list of list of int, optional
+        Chains grouped by the region they sampled (:func:`mdf.diagnostics.chain_groups`):
+        one group when they overlap; more when chains settled apart (separate modes, or
+        regions the sampler did not mix between), which :meth:`check_convergence` reports.
     """
 
     model: object
@@ -120,6 +124,7 @@ class CalibrationResult:
     burn_in_iterations: int = 0
     sampling_iterations: int = 0
     converged: bool = False
+    chain_groups: list | None = None
     _run: object = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ building
@@ -127,11 +132,13 @@ class CalibrationResult:
     def from_run(cls, run, n_draws: int = 500, threads: int = 1) -> CalibrationResult:
         problem = run.problem
         space = problem.space
-        from .calibration import target_diagnostics
+        from .calibration import _target_draws, target_diagnostics
+        from .diagnostics import chain_groups
 
         first = getattr(run, "first_kept", 0)  # until_converged: earlier draws were burn-in
         pars = space.from_normalised(run.draws[:, first:])
         diag = target_diagnostics(run, first)
+        groups = chain_groups(_target_draws(run, first))
         ensemble = posterior_ensemble(problem, pars, n_draws, threads)
         return cls(
             model=problem.model, pixel=problem.pixel, settings=run.settings, parameters=pars,
@@ -139,7 +146,7 @@ class CalibrationResult:
             diagnostics=diag,
             ensemble=ensemble, start_iterations=run.start_iterations, rescued=run.rescued,
             burn_in_iterations=int(run.done_burn), sampling_iterations=int(run.done_sample),
-            _run=run,
+            chain_groups=groups, _run=run,
         )
 
     def check_convergence(self, target_rhat: float = 1.05, target_ess: float = 400.0) -> bool:
@@ -151,6 +158,16 @@ class CalibrationResult:
         bad = [n for n, r, e in zip(self.diagnostics["names"], rhat, ess, strict=True)
                if not (r <= target_rhat and e >= target_ess)]
         self.converged = not bad
+        groups = self.chain_groups or []
+        if len(groups) > 1:
+            warnings.warn(
+                f"{self.pixel.attrs.get('pixel_id', 'pixel')}: the chains settled in "
+                f"{len(groups)} separate regions ({format_groups(groups)}): separate modes, or "
+                "regions the sampler has not mixed between; the ensemble pools them. Compare "
+                "the groups' draws before using it (result.chain_groups).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         if bad:
             warnings.warn(
                 f"{self.pixel.attrs.get('pixel_id', 'pixel')}: not converged "
@@ -273,6 +290,8 @@ class CalibrationResult:
             "p_sink": summ["p_sink"],
             "sink_source_class": summ["class"],
             "converged": int(self.converged),
+            "n_chain_groups": len(self.chain_groups) if self.chain_groups else 1,
+            "chain_groups": format_groups(self.chain_groups or []),
             "burn_in_iterations": self.burn_in_iterations,
             "sampling_iterations": self.sampling_iterations,
             **{f"setting_{k}": (v if not isinstance(v, bool) else int(v)) for k, v in s.items()},
@@ -283,6 +302,11 @@ class CalibrationResult:
         from .io import write_datatree
 
         write_datatree(self.to_datatree(), path)
+
+
+def format_groups(groups) -> str:
+    """Chain groups as text: ``"0 1 | 2 3"`` (chains separated by spaces, groups by bars)."""
+    return " | ".join(" ".join(str(c) for c in g) for g in groups)
 
 
 def _strip(ds: xr.Dataset) -> xr.Dataset:
