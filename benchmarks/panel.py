@@ -16,7 +16,8 @@ would (the strategy is a set of its keyword arguments), and records:
   (passed when < 1.2; Edinburgh CARDAMOM applies it to the log-likelihood, which differs
   from log P by the prior, constant inside the box for these files).
 
-Each finished pair is written to ``RUN/<strategy>/<site>.json`` (and its kept draws to
+Each finished pair is written to ``RUN/<strategy>/<site>.json`` (``<strategy>@seed<n>``
+for seeds other than 1) (and its kept draws to
 ``<site>.npz``) atomically, so a killed panel resumes where it stopped and runs over
 several sessions add up. ``--table`` prints the comparison table of what is there.
 
@@ -120,9 +121,10 @@ def run_one(run_dir: str, strategy: str, site: int, model: str, seed: int) -> di
     import drivers
     import mdf
     import mdf.optimise as optimise
-    from mdf.diagnostics import psrf
+    from mdf.diagnostics import cardamom_psrf
 
-    out = Path(run_dir) / strategy.replace(":", "_")
+    label = strategy if seed == 1 else f"{strategy}@seed{seed}"
+    out = Path(run_dir) / label.replace(":", "_")
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{site}.json"
     if path.exists():
@@ -162,9 +164,8 @@ def run_one(run_dir: str, strategy: str, site: int, model: str, seed: int) -> di
     rh, es = np.asarray(diag["rhat"], float), np.asarray(diag["ess_bulk"], float)
     score = np.where(np.isfinite(rh), rh, np.inf)
     worst = int(np.argmax(score)) if np.nanmax(score) > 1.05 else int(np.nanargmin(es))
-    tail = lp[:, -max(2, lp.shape[1] // 10):]
     figures = {
-        "site": site, "strategy": strategy, "model": model, "seed": seed, "chains": chains,
+        "site": site, "strategy": label, "model": model, "seed": seed, "chains": chains,
         "burn_in": int(result.burn_in_iterations),
         "sampling": int(result.sampling_iterations),
         "evals": evals, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
@@ -172,7 +173,7 @@ def run_one(run_dir: str, strategy: str, site: int, model: str, seed: int) -> di
         "max_rhat": float(np.nanmax(rh)), "min_ess": float(np.nanmin(es)),
         "worst": diag["names"][worst],
         "ess_per_1e6": float(np.nanmin(es)) / evals * 1e6,
-        "cardamom_psrf": float(psrf(tail)),
+        "cardamom_psrf": cardamom_psrf(lp),
         "modes": str(getattr(result, "modes", "")),
     }
     def save_draws(p):
@@ -262,7 +263,8 @@ def main(argv=None) -> int:
         with ProcessPoolExecutor(args.workers) as pool:
             for r in pool.map(run_one, *zip(*jobs, strict=True)):
                 print(json.dumps(r), flush=True)
-    print(table(args.run_dir, args.strategies, sites))
+    print(table(args.run_dir, [s if args.seed == 1 else f"{s}@seed{args.seed}"
+                               for s in args.strategies], sites))
     return 0
 
 

@@ -213,6 +213,8 @@ def cmd_merge(args) -> int:
           f"known at 95 % for {100 * summary['fraction_sign_known']:.1f} % of the done pixels"
           + (f" ({100 * summary['fraction_sign_known_converged']:.1f} % of the converged)"
              if summary["converged"] else "")
+          + f"; CARDAMOM's test (PSRF of log P, last 10 %, < 1.2) passed at "
+            f"{summary['cardamom_passed']}"
           + (f"; chains in separate regions (modes, or not mixed) at "
              f"{summary['separate_regions']} pixels" if summary["separate_regions"] else ""))
     if args.figure:

@@ -149,6 +149,29 @@ def summarise(draws: np.ndarray, names) -> dict[str, np.ndarray]:
     return out
 
 
+def cardamom_psrf(log_p) -> float:
+    """CARDAMOM's convergence test statistic: the classic Gelman-Rubin PSRF of the
+    log-probability over the last 10 % of each chain's kept draws.
+
+    Edinburgh CARDAMOM accepts a run when it is below 1.2 (on the log-likelihood, after
+    dropping chains until it passes); this library's targets are stricter (rank-normalised
+    split R-hat <= 1.05 and bulk ESS >= 400 on every parameter and log P). Reported beside
+    them so results can be set beside published CARDAMOM runs.
+
+    Parameters
+    ----------
+    log_p : ndarray (chain, draw)
+
+    Returns
+    -------
+    float
+        NaN with fewer than two draws per chain in the last 10 %.
+    """
+    x = np.asarray(log_p, dtype=np.float64)
+    tail = x[:, x.shape[1] - x.shape[1] // 10:]
+    return psrf(tail) if tail.shape[1] >= 2 else float("nan")
+
+
 def chain_groups(draws: np.ndarray, separation: float = 3.0) -> list[list[int]]:
     """Chains that sampled separate regions (modes, or places they never mixed between).
 

@@ -206,6 +206,10 @@ def _read_pixel(path: Path, tpl: _Template, q: np.ndarray) -> dict:
             out["chain_groups"] = int(f.attr("n_chain_groups"))
         except (KeyError, AttributeError):
             out["chain_groups"] = 1
+        try:
+            out["cardamom_psrf"] = float(f.attr("cardamom_psrf"))
+        except (KeyError, AttributeError):
+            out["cardamom_psrf"] = math.nan
         for name in ("latitude", "longitude"):
             has = f.has("constant_data", name)
             out[name] = float(f.array("constant_data", name)) if has else math.nan
@@ -317,6 +321,11 @@ class _Product:
                        "else neutral"})
         self._flags("converged", {"no": 0, "yes": 1}, {
             "long_name": "chains converged (R-hat and bulk ESS targets met)"})
+        self._map("cardamom_psrf", (), {
+            "long_name": "classic Gelman-Rubin PSRF of log P over the last 10 % of the draws",
+            "units": "1",
+            "comment": "Edinburgh CARDAMOM's convergence test passes below 1.2; this "
+                       "library's targets are the 'converged' flag"})
         self._map("chain_groups", (), {
             "long_name": "number of separate regions the chains settled in",
             "units": "1",
@@ -393,6 +402,7 @@ class _Product:
         buf["sink_source_class"][k] = CLASS_FLAGS[data["class"]]
         buf["converged"][k] = data["converged"]
         buf["chain_groups"][k] = data["chain_groups"]
+        buf["cardamom_psrf"][k] = data["cardamom_psrf"]
         if self.layout == "site":  # the list's position where it has one, else the drivers'
             for name in ("latitude", "longitude"):
                 if not np.isfinite(self.listed[name][where]):
@@ -459,7 +469,7 @@ def merge(run_dir, out, *, layout: str = "auto", quantiles=QUANTILES, series=Non
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     tally = {k: 0 for k in ("done", "failed", "not_done", "sink", "neutral", "source",
-                            "converged", "separate_regions")}
+                            "converged", "separate_regions", "cardamom_passed")}
     converged_known = 0  # converged pixels whose sign is known
     try:
         with netCDF4.Dataset(tmp, "w", format="NETCDF4") as nc:
@@ -473,6 +483,7 @@ def merge(run_dir, out, *, layout: str = "auto", quantiles=QUANTILES, series=Non
                     product.write(where, data)
                     tally[data["class"]] += 1
                     tally["separate_regions"] += data["chain_groups"] > 1
+                    tally["cardamom_passed"] += data["cardamom_psrf"] < 1.2
                     if data["converged"]:
                         tally["converged"] += 1
                         converged_known += data["class"] != "neutral"
@@ -526,6 +537,7 @@ def _global_attrs(folder, settings, tpl, tally, known, known_conv, n) -> dict:
         "fraction_sign_known": float(known),
         "n_converged": np.int32(tally["converged"]),
         "n_chains_in_separate_regions": np.int32(tally["separate_regions"]),
+        "n_cardamom_psrf_below_1_2": np.int32(tally["cardamom_passed"]),
         "fraction_sign_known_converged": float(known_conv),
         "sign_confidence": 0.95,
     }

@@ -280,6 +280,8 @@ class CalibrationResult:
     def _root_attrs(self, summ) -> dict:
         from dataclasses import asdict
 
+        from .diagnostics import cardamom_psrf
+
         s = asdict(self.settings)
         return {
             "Conventions": "CF-1.12",
@@ -290,6 +292,7 @@ class CalibrationResult:
             "p_sink": summ["p_sink"],
             "sink_source_class": summ["class"],
             "converged": int(self.converged),
+            "cardamom_psrf": cardamom_psrf(self.log_posterior),
             "n_chain_groups": len(self.chain_groups) if self.chain_groups else 1,
             "chain_groups": format_groups(self.chain_groups or []),
             "burn_in_iterations": self.burn_in_iterations,

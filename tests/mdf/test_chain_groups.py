@@ -134,3 +134,33 @@ def test_status_lists_each_done_pixel_with_its_verdict_and_chain_groups(run, tmp
     assert set(lines) == {"hyy_1", "hyy_2", "hyy_3"}
     assert all("not converged" in line for line in lines.values())  # CI-sized chains
     assert "chains in 2 separate regions (0 | 1)" in lines["hyy_2"]
+
+
+def test_cardamom_psrf_is_the_classic_psrf_of_the_last_tenth(rng):
+    from mdf.diagnostics import cardamom_psrf
+
+    lp = rng.normal(size=(3, 200))
+    lp[1, 150:] += 0.5  # only the last 10 % (draws 180-199) counts
+    tail = lp[:, 180:]
+    n = tail.shape[1]
+    w = tail.var(axis=1, ddof=1).mean()
+    b = n * tail.mean(axis=1).var(ddof=1)
+    assert cardamom_psrf(lp) == pytest.approx(np.sqrt(((n - 1) / n * w + b / n) / w), rel=1e-12)
+    lp[1, 180:] += 5.0
+    assert cardamom_psrf(lp) > 1.2
+
+
+def test_results_and_the_product_carry_cardamoms_test(short_result, run, tmp_path):  # noqa: F811
+    from mdf.diagnostics import cardamom_psrf
+
+    attrs = short_result.to_datatree().attrs
+    np.testing.assert_equal(attrs["cardamom_psrf"], cardamom_psrf(short_result.log_posterior))
+    path, _ = run
+    summary = merge(path, tmp_path / "p.nc")
+    psrfs = []
+    for pid in ("hyy_1", "hyy_2", "hyy_3"):
+        with netCDF4.Dataset(RunFolder(path).result_path(pid)) as nc:
+            psrfs.append(float(nc.getncattr("cardamom_psrf")))
+    with xr.open_dataset(tmp_path / "p.nc") as ds:
+        np.testing.assert_allclose(ds["cardamom_psrf"].values, psrfs, rtol=1e-6)
+    assert summary["cardamom_passed"] == sum(p < 1.2 for p in psrfs)
