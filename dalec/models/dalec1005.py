@@ -74,6 +74,9 @@ PARAMETERS = (
        description="radiation term of ET (Boese et al. 2017): r_B SSRD [kg m-2 d-1]"),
 )
 
+#: fire-step modes of :func:`_step`
+FIRE_NEVER, FIRE_NONFINITE, FIRE_ALWAYS = 0, 1, 2
+
 (F_SIN, F_COS, F_TEMP, F_SWRAD, F_CO2, F_GC, F_EXPGC, F_DAYL, F_BA,
  F_SQRT_VPD, F_PREC, F_MOIST) = range(12)
 # pool rows
@@ -165,9 +168,10 @@ def _begin(forcing, dt, pars, pools, fluxes):
 def _step(n, forcing, dt, k_wood, k_root, pars, lab, fol, roo, woo, lit, som, w, u, lai,
           pools, fluxes, fire):
     """Step ``n`` of one run in the reference's order: GPP, ET, the carbon step, the two
-    water pools, fire, the stored LAI. ``fire`` (a literal) says whether the run has burned
-    area; without, the fire step runs only on a step whose carbon pools are not all finite,
-    where the reference's fire arithmetic turns an infinite pool into NaN."""
+    water pools, fire, the stored LAI. ``fire`` (a literal) is :data:`FIRE_ALWAYS` for a run
+    with burned area; without, :data:`FIRE_NONFINITE` runs the fire step only where the
+    carbon pools are not all finite after the Euler step (there the reference's fire
+    arithmetic, 0 burned, turns an infinite pool into NaN) and :data:`FIRE_NEVER` skips it."""
     ratio = w / pars[25]
     gpp = _acm_gpp(
         lai, pars[10], forcing[F_CO2, n], forcing[F_SWRAD, n],
@@ -177,24 +181,26 @@ def _step(n, forcing, dt, k_wood, k_root, pars, lab, fol, roo, woo, lit, som, w,
     lab, fol, roo, woo, lit, som = carbon_step(
         n, gpp, dt, k_wood, k_root, pars, lab, fol, roo, woo, lit, som, fluxes,
     )
-    # drainage from the start-of-step water; both forms computed and one kept
+    # drainage from the start-of-step water; both forms computed and one kept (a select,
+    # as in 811: a branch here mispredicts)
     x = pars[33]
     keep = 1.0 - x
     q_a = pars[24]
     full = (w - q_a / 4) / dt
-    if w > q_a / 2:
-        q_paw = full * keep
-        paw2puw = full * x / keep
-    else:
-        q_paw = w * w / q_a / dt * keep
-        paw2puw = q_paw * x / keep  # from the product, as the reference
+    quad = w * w / q_a / dt * keep
+    linear = w > q_a / 2
+    q_paw = full * keep if linear else quad
+    # above Q_a/2 the transfer is full·x/(1-x), below q_paw·x/(1-x) (from the product), as
+    # in the reference: the two branches do not split the same total
+    paw2puw = (full if linear else quad) * x / keep
     q_u = pars[34]
     full_u = (u - q_u / 4) / dt
     part_u = u * u / q_u / dt
     q_puw = full_u if u > q_u / 2 else part_u
     w = w + (-q_paw - paw2puw + forcing[F_PREC, n] - et) * dt
     u = u + (paw2puw - q_puw) * dt
-    if fire or not math.isfinite(lab + fol + roo + woo + lit + som):
+    if fire == FIRE_ALWAYS or (
+            fire == FIRE_NONFINITE and not math.isfinite(lab + fol + roo + woo + lit + som)):
         cf_lig = pars[28]
         lab, fol, roo, woo, lit, som = fire_step(
             n, forcing[F_BA, n], dt, cf_lig, pars[27], cf_lig, cf_lig,
@@ -225,16 +231,120 @@ def _run(forcing, site, pars, pools, fluxes):
     k_wood, k_root, fire = _begin(forcing, dt, pars, pools, fluxes)
     c0, c1, c2, c3, c4, c5 = pars[17], pars[18], pars[19], pars[20], pars[21], pars[22]
     w, u, lai = pars[26], pars[35], pools[_LAI, 0]
+    n_steps = forcing.shape[1]
     if fire:
-        for n in range(forcing.shape[1]):
+        for n in range(n_steps):
             c0, c1, c2, c3, c4, c5, w, u, lai = _step(
                 n, forcing, dt, k_wood, k_root, pars, c0, c1, c2, c3, c4, c5, w, u, lai,
-                pools, fluxes, True)
+                pools, fluxes, FIRE_ALWAYS)
+        return
+    _without_fire(0, forcing, dt, k_wood, k_root, pars, pools, fluxes)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _without_fire(start, forcing, dt, k_wood, k_root, pars, pools, fluxes):
+    """Steps ``start`` to N-1 of a run without burned area, from the state ``start``: those
+    with finite carbon pools by :func:`_steps_without_fire`, the rest (if any) by
+    :func:`_finish_nonfinite`."""
+    n = _steps_without_fire(start, forcing, dt, k_wood, k_root, pars, pools, fluxes)
+    if n < forcing.shape[1]:
+        _finish_nonfinite(n, forcing, dt, k_wood, k_root, pars, pools, fluxes)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _steps_without_fire(start, forcing, dt, k_wood, k_root, pars, pools, fluxes):
+    """Steps ``start``, ``start + 1``, ... of a run without burned area, from the state
+    ``start``, without the fire step (it would subtract exactly 0 from finite pools), up to
+    the first step whose carbon pools are not all finite; returns that step (N if none),
+    its loss rates restored for :func:`_finish_nonfinite` to take it again."""
+    c0, c1, c2, c3, c4, c5 = (pools[0, start], pools[1, start], pools[2, start],
+                              pools[3, start], pools[4, start], pools[5, start])
+    w, u, lai = pools[_PAW, start], pools[_PUW, start], pools[_LAI, start]
+    for n in range(start, forcing.shape[1]):
+        # the loss rates carbon_step replaces by fluxes (the same loads as its own)
+        r7, r9, r12, r13, r14 = (fluxes[7, n], fluxes[9, n], fluxes[12, n], fluxes[13, n],
+                                 fluxes[14, n])
+        c0, c1, c2, c3, c4, c5, w, u, lai = _step(
+            n, forcing, dt, k_wood, k_root, pars, c0, c1, c2, c3, c4, c5, w, u, lai,
+            pools, fluxes, FIRE_NEVER)
+        if not math.isfinite(c0 + c1 + c2 + c3 + c4 + c5):
+            fluxes[7, n], fluxes[9, n], fluxes[12, n], fluxes[13, n], fluxes[14, n] = (
+                r7, r9, r12, r13, r14)
+            return n
+    return forcing.shape[1]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _finish_nonfinite(first, forcing, dt, k_wood, k_root, pars, pools, fluxes):
+    """Steps ``first`` to N-1 of a run without burned area whose carbon pools stopped being
+    finite at step ``first``, from its start-of-step state, with the fire step where the
+    pools are not finite (as the reference, whose fire arithmetic makes an infinite pool
+    NaN there). Out of the time loop of the finite steps, whose speed it would halve."""
+    c0, c1, c2, c3, c4, c5 = (pools[0, first], pools[1, first], pools[2, first],
+                              pools[3, first], pools[4, first], pools[5, first])
+    w, u, lai = pools[_PAW, first], pools[_PUW, first], pools[_LAI, first]
+    for n in range(first, forcing.shape[1]):
+        c0, c1, c2, c3, c4, c5, w, u, lai = _step(
+            n, forcing, dt, k_wood, k_root, pars, c0, c1, c2, c3, c4, c5, w, u, lai,
+            pools, fluxes, FIRE_NONFINITE)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _run_pair(forcing, site, pars_a, pars_b, pools_a, pools_b, fluxes_a, fluxes_b):
+    """Two runs, their time loops interleaved step by step, each bit for bit :func:`_run`'s
+    (see :func:`dalec.models.dalec400._run_pair`). Without burned area the two go side by
+    side while both carbon states stay finite; from the first step where one does not,
+    each finishes alone as in :func:`_run`."""
+    dt = site[0]
+    kw_a, kr_a, fire = _begin(forcing, dt, pars_a, pools_a, fluxes_a)
+    kw_b, kr_b, _ = _begin(forcing, dt, pars_b, pools_b, fluxes_b)
+    a0, a1, a2, a3, a4, a5 = (pars_a[17], pars_a[18], pars_a[19], pars_a[20], pars_a[21],
+                              pars_a[22])
+    b0, b1, b2, b3, b4, b5 = (pars_b[17], pars_b[18], pars_b[19], pars_b[20], pars_b[21],
+                              pars_b[22])
+    wa, ua, la = pars_a[26], pars_a[35], pools_a[_LAI, 0]
+    wb, ub, lb = pars_b[26], pars_b[35], pools_b[_LAI, 0]
+    n_steps = forcing.shape[1]
+    if fire:
+        for n in range(n_steps):
+            a0, a1, a2, a3, a4, a5, wa, ua, la = _step(
+                n, forcing, dt, kw_a, kr_a, pars_a, a0, a1, a2, a3, a4, a5, wa, ua, la,
+                pools_a, fluxes_a, FIRE_ALWAYS)
+            b0, b1, b2, b3, b4, b5, wb, ub, lb = _step(
+                n, forcing, dt, kw_b, kr_b, pars_b, b0, b1, b2, b3, b4, b5, wb, ub, lb,
+                pools_b, fluxes_b, FIRE_ALWAYS)
+        return
+    ok_a = ok_b = True
+    n = 0
+    while n < n_steps:
+        ra = (fluxes_a[7, n], fluxes_a[9, n], fluxes_a[12, n], fluxes_a[13, n], fluxes_a[14, n])
+        rb = (fluxes_b[7, n], fluxes_b[9, n], fluxes_b[12, n], fluxes_b[13, n], fluxes_b[14, n])
+        a0, a1, a2, a3, a4, a5, wa, ua, la = _step(
+            n, forcing, dt, kw_a, kr_a, pars_a, a0, a1, a2, a3, a4, a5, wa, ua, la,
+            pools_a, fluxes_a, FIRE_NEVER)
+        b0, b1, b2, b3, b4, b5, wb, ub, lb = _step(
+            n, forcing, dt, kw_b, kr_b, pars_b, b0, b1, b2, b3, b4, b5, wb, ub, lb,
+            pools_b, fluxes_b, FIRE_NEVER)
+        ok_a = math.isfinite(a0 + a1 + a2 + a3 + a4 + a5)
+        ok_b = math.isfinite(b0 + b1 + b2 + b3 + b4 + b5)
+        if not (ok_a and ok_b):
+            break
+        n += 1
+    if n < n_steps:
+        _part_alone(ok_a, n, ra, forcing, dt, kw_a, kr_a, pars_a, pools_a, fluxes_a)
+        _part_alone(ok_b, n, rb, forcing, dt, kw_b, kr_b, pars_b, pools_b, fluxes_b)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _part_alone(ok, n, rates, forcing, dt, k_wood, k_root, pars, pools, fluxes):
+    """The rest of one run of :func:`_run_pair` after step ``n``, where one of the two
+    stopped being finite: if this one is finite through step ``n`` (``ok``), on from
+    ``n + 1``; otherwise step ``n`` again from its loss ``rates``, as in :func:`_run`."""
+    if ok:
+        _without_fire(n + 1, forcing, dt, k_wood, k_root, pars, pools, fluxes)
     else:
-        for n in range(forcing.shape[1]):
-            c0, c1, c2, c3, c4, c5, w, u, lai = _step(
-                n, forcing, dt, k_wood, k_root, pars, c0, c1, c2, c3, c4, c5, w, u, lai,
-                pools, fluxes, False)
+        fluxes[7, n], fluxes[9, n], fluxes[12, n], fluxes[13, n], fluxes[14, n] = rates
+        _finish_nonfinite(n, forcing, dt, k_wood, k_root, pars, pools, fluxes)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -270,6 +380,7 @@ MODEL = Model(
     prepare=prepare,
     kernel=_run,
     ensemble_kernel=_run_ensemble,
+    pair_kernel=_run_pair,
     derived=dalec400.derived,
     observables=OBSERVABLES,
     pool_outflows={

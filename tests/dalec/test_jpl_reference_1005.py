@@ -164,3 +164,33 @@ def test_parameter_box_is_the_reference_box():
     for p, row in zip(MODEL.parameters, rows, strict=True):
         assert (p.min, p.max) == (float(row["prior_min"]), float(row["prior_max"])), row["name"]
         assert p.log
+
+
+@pytest.mark.parametrize("first, second", [("sitemcmc_500", "sitemcmc_999"),
+                                           ("sitemcmc_500", "prior_2"),
+                                           ("prior_4", "sitemcmc_999"),
+                                           ("prior_2", "prior_4"),
+                                           ("prior_5", "prior_1")])
+@pytest.mark.parametrize("burned", [False, True], ids=["no_fire", "fire"])
+def test_pair_kernel_is_the_kernel_twice_bit_for_bit(first, second, burned):
+    """Also where one or both runs stop being finite (the runaway bucket), at different
+    steps, and with burned area."""
+    from dalec.api import prepare
+
+    pixel = drivers.read(HERE_1005 / "input.cbf.nc")
+    if burned:
+        pixel = pixel.assign(burned_area=pixel["burned_area"] * 0 + 0.01)
+    forcing, site = prepare(MODEL, pixel, {})
+    runs = [parameters_1005(HERE_1005 / name) for name in (first, second)]
+    n = forcing.shape[1]
+    single = [(np.empty((9, n + 1)), np.zeros((32, n))) for _ in range(2)]
+    for p, (pools, fluxes) in zip(runs, single, strict=True):
+        MODEL.kernel(forcing, site, p, pools, fluxes)
+    pools = np.empty((2, 9, n + 1))
+    fluxes = np.full((2, 32, n), np.nan)
+    MODEL.pair_kernel(forcing, site, runs[0], runs[1], pools[0], pools[1], fluxes[0], fluxes[1])
+    for k in range(2):
+        np.testing.assert_array_equal(pools[k], single[k][0])
+        np.testing.assert_array_equal(fluxes[k], single[k][1])
+    if not burned and second == "prior_2":
+        assert not np.isfinite(pools[1]).all() and np.isfinite(pools[0]).all()
