@@ -65,7 +65,7 @@ def _jpl_data(model, pixel, forcing, site, eqf) -> np.ndarray:
     tmax = pixel["tmax"].values
     precip = pixel["precip"].values if "precip" in pixel else np.zeros_like(tmin)
     t_mean, p_mean = reference_means(tmin, tmax, precip)
-    if site.size >= 3:  # 809/811 carry the means they ran with (possibly user-given)
+    if site.size >= 3:  # 809/811, 1005 carry the means they ran with (possibly user-given)
         t_mean, p_mean = float(site[1]), float(site[2])
     time = pixel["time"].values
     head = [t_mean, float(time[0]), float(time[-1]), float(eqf), p_mean]

@@ -1,4 +1,5 @@
-"""CARDAMOM v2.2 EDCs of DALEC 400 and 809/811, as numba functions.
+"""CARDAMOM v2.2 EDCs of DALEC 400 and 809/811, and CARDAMOM v3's of DALEC 1005, as numba
+functions.
 
 Each model has a pre-run test on the parameters alone (CARDAMOM's ``EDC1``), evaluated before
 the forward run so that a rejected proposal costs no model run, and a post-run test on one run's
@@ -13,7 +14,9 @@ Sources (CARDAMOM-framework/CARDAMOM_v2.2, commit d29f0547, under
 ``DALEC_811/EDC1_811.c``, ``DALEC_811/EDC2_811.c`` (``DALEC_809/EDC1_809.c`` and ``EDC2_809.c``
 are the same code under other names), with ``DALEC_CODE/DALEC_ALL/mean_pool.c`` (mean pools)
 and ``DALEC_CODE/MODEL_LIKELIHOOD_FUNCTIONS/DALEC_ALL_LIKELIHOOD.c`` (``EDCSETUP``: EQF from
-OTHERPRIORUNC[36], default 2).
+OTHERPRIORUNC[36], default 2). DALEC 1005: CARDAMOM-framework/CARDAMOM commit 952d8c0d,
+``DALEC_1005/EDC1_1005.c`` and ``EDC2_1005.c`` (EQF from the netCDF scalar ``EDC_EQF``),
+the same tests renumbered around the second water pool (see :func:`edc_post_1005`).
 
 Notes
 -----
@@ -928,8 +931,8 @@ def edc_report(
     fluxes : array_like, shape (n_fluxes, N)
         Flux slots of the run, ``fluxes[slot, step]``.
     drivers_mapping : mapping
-        ``time`` [d], ``tmin``, ``tmax`` [degC] and, for 809/811/1005, ``precip`` [kg m-2 d-1] on the
-        N steps (a pixel :class:`xarray.Dataset` works).
+        ``time`` [d], ``tmin``, ``tmax`` [degC] and, for 809/811/1005, ``precip``
+        [kg m-2 d-1] on the N steps (a pixel :class:`xarray.Dataset` works).
     eqf : float
         Equilibrium factor of the steady-state EDCs (CARDAMOM default 2).
     reference_means : (float, float), optional
