@@ -146,3 +146,19 @@ def test_cue_constraint_scores_one_minus_f_auto():
     expected = -0.5 * ((math.log(1 - pars[1]) - math.log(0.5)) / math.log(1.5)) ** 2
     assert got["cue"] == pytest.approx(expected, rel=1e-14)
     assert got["cue"] == pytest.approx(float(ref["logL_slot20_PEQ_CUE"]), rel=1e-14)
+
+
+def test_edc_eqf_scalar_sets_the_equilibrium_factor(tmp_path):
+    """A netCDF CBF's EDC_EQF (FluxVal site 161: 10) replaces the default 2, as in v3."""
+    import shutil
+
+    import netCDF4
+
+    path = tmp_path / "eqf.cbf.nc"
+    shutil.copy(HERE_1005 / "input.cbf.nc", path)
+    with netCDF4.Dataset(path, "a") as nc:
+        nc.createVariable("EDC_EQF", "f8", ())[...] = 10.0
+    problem = Problem(drivers.read(path), "1005")
+    assert problem.eqf == 10.0
+    assert problem.edc_data[3] == 10.0  # what the post-run EDCs read as EQF
+    assert Problem(_pixel(HERE_1005), "1005").edc_data[3] == 2.0
