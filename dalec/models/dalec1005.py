@@ -33,8 +33,9 @@ References
 Yang, Y. et al. (2022) CARDAMOM-FluxVal version 1.0: a FLUXNET-based validation system for
 CARDAMOM carbon and water flux estimates. Geosci. Model Dev. 15, 1789-1802.
 doi:10.5194/gmd-15-1789-2022
-Boese, S. et al. (2017) Carbon-water flux coupling under progressive drought.
-Biogeosciences 14, 4019-4039. doi:10.5194/bg-14-4019-2017
+Boese, S., Jung, M., Carvalhais, N. and Reichstein, M. (2017) The importance of radiation
+for semiempirical water-use efficiency models. Biogeosciences 14, 3015-3026.
+doi:10.5194/bg-14-3015-2017
 Bloom, A. A. et al. (2020) Biogeosciences 17, 6393-6422. doi:10.5194/bg-17-6393-2020
 """
 
@@ -181,8 +182,7 @@ def _step(n, forcing, dt, k_wood, k_root, pars, lab, fol, roo, woo, lit, som, w,
     lab, fol, roo, woo, lit, som = carbon_step(
         n, gpp, dt, k_wood, k_root, pars, lab, fol, roo, woo, lit, som, fluxes,
     )
-    # drainage from the start-of-step water; both forms computed and one kept (a select,
-    # as in 811: a branch here mispredicts)
+    # drainage from the start-of-step water; both forms computed and one kept, as in 811
     x = pars[33]
     keep = 1.0 - x
     q_a = pars[24]
@@ -390,7 +390,7 @@ MODEL = Model(
     },
     references=(
         "Yang, Y. et al. (2022) Geosci. Model Dev. 15, 1789-1802. doi:10.5194/gmd-15-1789-2022",
-        "Boese, S. et al. (2017) Biogeosciences 14, 4019-4039. doi:10.5194/bg-14-4019-2017",
+        "Boese, S. et al. (2017) Biogeosciences 14, 3015-3026. doi:10.5194/bg-14-3015-2017",
     )
     + dalec811.MODEL_811.references,
     options={"reference_means": None},
