@@ -159,7 +159,11 @@ def jpl_cases():
         if candidate.exists():
             fluxval = drivers.read(candidate)
             break
-    return demo, fluxval, {"400": pars400, "809": pars809, "811": pars809}
+    from tests.dalec.reference import HERE_1005, parameters_1005
+
+    # 1005: an EDC-valid FI-Hyy vector of the CARDAMOM v3 reference (sampled on this site)
+    pars1005 = parameters_1005(HERE_1005 / "sitemcmc_500")
+    return demo, fluxval, {"400": pars400, "809": pars809, "811": pars809, "1005": pars1005}
 
 
 #: Fortran means [us/run] from timings.txt when it cannot be read: (model, flags, mode)
@@ -278,7 +282,7 @@ def main():
     print(f"numba {numba.__version__}, {cores} cores; best of 5, kernel called from compiled code")
     print(f"{'model':8s} {'drivers':22s} {'steps':>5s} {'us/run':>8s} {'ns/step':>8s}"
           f" {'runs/s 1 thr':>13s} {f'runs/s {cores} thr':>13s} {'par.eff':>7s}")
-    for name in ("400", "809", "811"):
+    for name in ("400", "809", "811", "1005"):
         model = dalec.get_model(name)
         for label, pixel in (("demo (CARDAMOM v2.2)", demo), ("FluxVal site 76", fluxval)):
             if pixel is None:
@@ -293,7 +297,7 @@ def main():
         print()
         print("FluxVal site 76, us per run: one at a time / two interleaved (pair_kernel) / "
               "four interleaved (quad_kernel); demcz uses them for the chains of a thread")
-        for name in ("400", "811"):
+        for name in ("400", "811", "1005"):
             model = dalec.get_model(name)
             one, _ = time_kernel(model, fluxval, pars[name])
             two, four = (time_interleaved(model, fluxval, pars[name], k) for k in (2, 4))

@@ -2,7 +2,7 @@
 
 >>> import dalec
 >>> dalec.list_models()
-['400', '809', '811']
+['400', '809', '811', '1005', 'C1', 'DALEC.4']
 >>> model = dalec.get_model("400")
 >>> model.n_parameters
 23

@@ -59,7 +59,8 @@ def run(
     Parameters
     ----------
     model : str or Model
-        Registry name (``"400"``, ``"809"``, ``"811"``) or a :class:`~dalec.model.Model`.
+        Registry name (``"400"``, ``"809"``, ``"811"``, ``"1005"``, ...) or a
+        :class:`~dalec.model.Model`.
     drivers : xarray.Dataset
         A pixel dataset (see :func:`drivers.read`): the model's driver variables on ``time``
         [days since 2001-01-01] and a scalar ``latitude`` [degrees_north].

@@ -16,6 +16,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "400": ("dalec.models.dalec400", "MODEL"),
     "809": ("dalec.models.dalec811", "MODEL_809"),
     "811": ("dalec.models.dalec811", "MODEL_811"),
+    "1005": ("dalec.models.dalec1005", "MODEL"),
     "C1": ("dalec.models.c1", "MODEL"),
     "DALEC.4": ("dalec.models.dalec4", "MODEL"),
 }
@@ -23,6 +24,7 @@ _ALIASES = {
     "DALEC_400": "400",
     "DALEC_809": "809",
     "DALEC_811": "811",
+    "DALEC_1005": "1005",
     # Edinburgh (GCEL CARDAMOM) names of DALEC.C1 (model id 2)
     "DALEC_C1": "C1",
     "DALEC.C1": "C1",

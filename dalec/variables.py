@@ -202,6 +202,18 @@ VARIABLES: dict[str, dict[str, str]] = {
         "units": "kg m-2",
         "comment": "1 kg m-2 of water = 1 mm",
     },
+    "h2o_puw": {
+        "long_name": "plant-unavailable water",
+        "units": "kg m-2",
+        "comment": "1 kg m-2 of water = 1 mm; DALEC 1005's second water pool, fed by a fraction "
+        "of the plant-available drainage",
+    },
+    "lai_state": {
+        "long_name": "leaf area index kept as a model state (foliar C / LCMA)",
+        "units": "m2 m-2",
+        "standard_name": "leaf_area_index",
+        "comment": "DALEC 1005's diagnostic D_LAI: state n is the LAI that drives GPP in step n",
+    },
     # ----------------------------------------------------------------- fluxes
     "gpp": {
         "long_name": "gross primary productivity",
@@ -258,6 +270,15 @@ VARIABLES: dict[str, dict[str, str]] = {
         "long_name": "runoff and drainage from the bucket",
         "units": "kg m-2 d-1",
         "standard_name": "runoff_flux",
+    },
+    "paw_to_puw": {
+        "long_name": "drainage from plant-available to plant-unavailable water",
+        "units": "kg m-2 d-1",
+    },
+    "runoff_puw": {
+        "long_name": "runoff from the plant-unavailable water",
+        "units": "kg m-2 d-1",
+        "standard_name": "subsurface_runoff_flux",
     },
     # ------------------------- Edinburgh DALEC.C1 / DALEC.4 (dalec.models.c1, .dalec4)
     # per-pixel soil texture (scalars): DALEC.4's Saxton soil hydraulics

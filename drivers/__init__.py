@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .cbf import read_cbf, read_cbr, write_cbf, write_cbr
+from .cbf_header import as_cardamom_v3
 from .cbf_netcdf import read_cbf_netcdf, write_cbf_netcdf
 from .derive import derive_drivers, edinburgh_met_matrix, photoperiod
 from .edinburgh_bin import read_edinburgh_bin, write_edinburgh_bin
@@ -47,6 +48,7 @@ from .uncertainty import EdinburghRules, JPLDefaults, UncertaintyPolicy, get_pol
 from .validate import check_drivers, check_met
 
 __all__ = [
+    "as_cardamom_v3",
     "Constraint",
     "DriverError",
     "EdinburghRules",

@@ -247,3 +247,65 @@ def _encode_stream(stream: str, o: ObsOptions, s: np.ndarray, source: str) -> No
         s[_OU + 7] = _num(o.unc)
     elif stream == "lai" and (o.unc != 2.0 or o.aggregation != "pointwise"):
         fail("an LAI uncertainty other than factor 2, or a non-point-wise aggregation,")
+
+
+#: parameter priors of a binary CBF that CARDAMOM v3 reads as single-value observations
+#: (PEQ_*): index -> (constraint name, value from the prior's value)
+_V3_PRIORS = {1: ("cue", lambda v: 1.0 - v), 22: ("initial_som", lambda v: v)}
+
+
+def as_cardamom_v3(ds):
+    """A copy of a pixel read from a binary CBF, scored as CARDAMOM v3 scores the file's
+    netCDF conversion.
+
+    CARDAMOM v3 (commit 952d8c0d) reads only netCDF CBFs and has no parameter priors. The
+    DALEC 1005 reference (``jpl/dalec1005/README.txt`` of the project's shared reference)
+    converts each binary FluxVal CBF value for value, keeping the v2 meaning of every header
+    field, except that
+
+    - the log-normal prior on ``f_auto`` (PARPRIORS[1], factor PARPRIORUNC[1]) becomes v3's
+      ``PEQ_CUE`` on the carbon-use efficiency ``1 - f_auto`` with value ``1 - PARPRIORS[1]``
+      (the two agree only at 0.5): constraint ``cue``;
+    - the prior on the initial SOM (PARPRIORS[22]) becomes ``PEQ_iniSOM``: constraint
+      ``initial_som`` (the same term);
+    - a stream without a threshold has none (``-inf``, v3's default) instead of 0, which
+      changes only terms that are NaN or infinite anyway.
+
+    Other parameter priors are dropped, with a warning (v3 has no place for them).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A pixel from :func:`drivers.read_cbf`.
+
+    Returns
+    -------
+    xarray.Dataset
+        The pixel with the settings above; ``attrs['likelihood_settings']`` records the
+        conversion. Meant for scoring: :func:`drivers.write_cbf` has no slot for the
+        ``cue`` and ``initial_som`` constraints.
+    """
+    out = ds.copy()
+    for stream in obs_streams(out):
+        opts = get_obs_options(out, stream)
+        if math.isnan(opts.threshold):
+            set_obs_options(out, stream, opts.replace(threshold=-math.inf))
+    kept = []
+    for prior in parameter_priors(out):
+        if prior.index in _V3_PRIORS:
+            name, value = _V3_PRIORS[prior.index]
+            set_constraint(out, Constraint(name, value(prior.value), prior.unc, prior.kind))
+        else:
+            kept.append(prior.index)
+    if kept:
+        warnings.warn(
+            f"{ds.attrs.get('source_file', '<pixel>')}: parameter priors at indices {kept} have "
+            "no CARDAMOM v3 equivalent and are dropped",
+            stacklevel=2,
+        )
+    set_parameter_priors(out, [])
+    out.attrs["likelihood_settings"] = (
+        "CARDAMOM v3: f_auto prior as a CUE prior, initial-SOM prior as PEQ_iniSOM, "
+        "unset thresholds -inf (drivers.cbf_header.as_cardamom_v3)"
+    )
+    return out

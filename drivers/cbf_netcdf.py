@@ -159,7 +159,12 @@ def _attrs_from_json(text: str) -> list[tuple[str, object]]:
 
 
 def options_from_nc_attrs(attrs) -> ObsOptions:
-    """:class:`ObsOptions` from netCDF CBF attributes (-9999 or absent = unset)."""
+    """:class:`ObsOptions` from netCDF CBF attributes (-9999 or absent = unset).
+
+    An unset ``min_threshold`` is ``-inf``, no floor, as CARDAMOM v3 (commit 952d8c0d)
+    defaults it for time-series observations; log-normal model values at or below zero then
+    give NaN terms, as there.
+    """
 
     def get(name):
         value = attrs.get(name)
@@ -178,6 +183,8 @@ def options_from_nc_attrs(attrs) -> ObsOptions:
         return names[i]
 
     kwargs = {new: get(old) for old, new in _OPT_FLOATS.items()}
+    if math.isnan(kwargs["threshold"]):
+        kwargs["threshold"] = -math.inf
     error_type = code("opt_unc_type", ERROR_TYPES)
     aggregation = code("opt_filter", AGGREGATIONS)
     normalisation = code("opt_normalization", NORMALISATIONS)

@@ -9,7 +9,9 @@ All log-likelihoods omit normalising constants (as CARDAMOM's do), so values com
 CARDAMOM's: each term is ``-0.5 · weight · scale(n) · Σ r²`` with residuals
 
 - Gaussian: ``r = (M - O)/σ``;
-- log-normal: ``r = ln(max(M, th)/max(O, th)) / ln(u)`` with a multiplicative factor ``u``;
+- log-normal: ``r = ln(max(M, th)/max(O, th)) / ln(u)`` with a multiplicative factor ``u``
+  (CARDAMOM's ``max``: a NaN model value becomes ``th``, so the term stays finite; a
+  threshold of ``-inf`` floors nothing);
 - relative: Gaussian with ``σ = unc·|O|`` (floored at ``unc·threshold``).
 
 Aggregations: ``pointwise``; ``mean`` (the mean of the model over the observed steps against
@@ -79,10 +81,10 @@ class Likelihood:
     pt_grp: np.ndarray
     g_ptr: np.ndarray
     g_sig: np.ndarray
-    # parameter priors (linear combinations of parameters)
+    # parameter priors on offset + sign·(sum of parameters)
     pp_ptr: np.ndarray
     pp_idx: np.ndarray
-    pp_flt: np.ndarray  # (value, unc, kind 0 gauss / 1 lognormal, weight)
+    pp_flt: np.ndarray  # (value, unc, kind 0 gauss / 1 lognormal, weight, offset, sign)
     n_steps: int
     skipped: list[str] = field(default_factory=list)
 
@@ -213,10 +215,18 @@ class _Builder:
             g_sig=cat(self.groups, np.float64),
             pp_ptr=pp_ptr,
             pp_idx=cat([np.asarray(p[0]) for p in self.pp], np.int64),
-            pp_flt=np.array([p[1] for p in self.pp], dtype=np.float64).reshape(-1, 4),
+            pp_flt=np.array([_pp_row(p[1]) for p in self.pp], dtype=np.float64).reshape(-1, 6),
             n_steps=self.n_steps,
             skipped=skipped,
         )
+
+
+def _pp_row(row):
+    """A prior's ``(value, unc, kind, weight[, offset, sign])``, completed to six numbers:
+    the term scores ``offset + sign·Σ pars``, by default ``0 + 1·Σ pars`` (the same bits as
+    the sum)."""
+    row = list(row)
+    return row + [0.0, 1.0][len(row) - 4:]
 
 
 #: default uncertainties when a stream gives none: (error type, unc)
@@ -384,7 +394,8 @@ def _add_stream(b, stream, op, opts, values, valid, pixel, years, scaling, annua
         )
     agg = _AGG_CODES[opts.aggregation]
     norm = _NORM_CODES[opts.normalisation]
-    th = opts.threshold if np.isfinite(opts.threshold) else (0.0 if err == ERR_LOGN else -np.inf)
+    # unset: 0 for log-normal streams; -inf (CARDAMOM v3's default) floors nothing
+    th = opts.threshold if not np.isnan(opts.threshold) else (0.0 if err == ERR_LOGN else -np.inf)
     scale = _scale_factor(scaling, len(idx))
     grp = gsig = None
     target = target_unc = np.nan
@@ -429,6 +440,12 @@ def _add_constraint(b, name, con, pixel, model):
     if name == "initial_som":
         par = model.parameter_names.index("c_som_0")
         b.pp.append(([par], [con.value, con.unc, kind, con.weight], "initial_som"))
+        return
+    if name == "cue" and "f_auto" in model.parameter_names:
+        # carbon-use efficiency 1 - f_auto (CARDAMOM v3's PEQ_CUE), scored as 1 + (-1)·f_auto,
+        # the same bits as 1 - f_auto
+        par = model.parameter_names.index("f_auto")
+        b.pp.append(([par], [con.value, con.unc, kind, con.weight, 1.0, -1.0], "cue"))
         return
     stream = _CONSTRAINT_OPS.get(name)
     op = None if stream is None else b.operator(stream)
@@ -483,9 +500,15 @@ def _fill_series(o, lo, hi, pt_idx, pars, pools, fluxes, op_kind, op_ptr, op_row
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _cmax(a, b):
+    """CARDAMOM's ``max``: ``a`` if ``a > b``, else ``b`` (so a NaN ``a`` gives ``b``)."""
+    return a if a > b else b
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _residual(m, o, s, err, th):
     if err == 1:
-        return math.log(max(m, th) / max(o, th)) / math.log(s)
+        return math.log(_cmax(m, th) / _cmax(o, th)) / math.log(s)
     return (m - o) / s
 
 
@@ -532,7 +555,7 @@ def _log_likelihood(pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_p
                     series[k] = (series[k] - m_shift) / m_norm
             if err == 1:
                 for k in range(lo, hi):
-                    r = (math.log(max(series[k], th)) - pt_lobs[k]) * pt_isig[k]
+                    r = (math.log(_cmax(series[k], th)) - pt_lobs[k]) * pt_isig[k]
                     chi2 += r * r
             else:
                 for k in range(lo, hi):
@@ -578,7 +601,7 @@ def _log_likelihood(pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_p
                         if pt_grp[k] == g:
                             m = (series[k] - m_shift) / m_norm
                             if err == 1:
-                                r = (math.log(max(m, th)) - lmm - pt_lobs[k] + lom) * pt_isig[k]
+                                r = (math.log(_cmax(m, th)) - lmm - pt_lobs[k] + lom) * pt_isig[k]
                             else:
                                 r = ((m - mm) - (pt_obs[k] - om)) * pt_isig[k]
                             chi2 += r * r
@@ -590,6 +613,7 @@ def _log_likelihood(pars, pools, fluxes, op_kind, op_ptr, op_rows, op_sign, op_p
         acc = 0.0
         for j in range(pp_ptr[q], pp_ptr[q + 1]):
             acc += pars[pp_idx[j]]
+        acc = pp_flt[q, 4] + pp_flt[q, 5] * acc
         value_ = pp_flt[q, 0]
         unc = pp_flt[q, 1]
         if pp_flt[q, 2] == 1.0:

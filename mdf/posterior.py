@@ -304,10 +304,15 @@ class Problem:
 
 
 def _eqf_from_pixel(pixel) -> float:
-    """CARDAMOM v2.2 reads the equilibrium factor from OTHERPRIORUNC[36] (-9999: 2)."""
+    """The file's EDC equilibrium factor: CARDAMOM v2.2 reads it from OTHERPRIORUNC[36] of a
+    binary CBF, v3 from the scalar ``EDC_EQF`` of a netCDF CBF (-9999 or absent: 2)."""
     if "cbf_otherpriorunc" in pixel:
         value = float(pixel["cbf_otherpriorunc"].values[36])
         if value != -9999:
+            return value
+    if "cbf_var_EDC_EQF" in pixel:
+        value = float(np.asarray(pixel["cbf_var_EDC_EQF"].values).ravel()[0])
+        if np.isfinite(value) and value != -9999:
             return value
     return float(pixel.attrs.get("edc_eqf", 2.0))
 

@@ -1,4 +1,5 @@
-"""The rates pass and the carbon and fire steps shared by the JPL kernels (DALEC 400, 809/811).
+"""The rates pass and the carbon and fire steps shared by the JPL kernels (DALEC 400, 809/811,
+1005).
 
 A run is two loops over the steps. :func:`rates_pass` first evaluates everything that does not
 depend on the pools (thirteen exp/log per step, most of a run's work) with nothing carried from
@@ -154,7 +155,8 @@ def fire_step(n, burned, dt, cf_lab, cf_fol, cf_roo, cf_woo, cf_lit, cf_som, kee
     Emission ``C·BA·cf/Δt`` from every pool (slots 17-22, total in 16); the burned,
     non-combusted share ``C·BA·(1 - cf)·keep/Δt`` of labile, foliar and root C goes to litter
     and of wood to SOM (slots 23-26), and of litter to SOM (slot 27) only if ``kill_litter``
-    (model 400; 809/811 never write that slot, so it stays 0). Returns the pools after fire.
+    (models 400 and 1005; 809/811 never write that slot, so it stays 0). Returns the pools
+    after fire.
     """
     ba = burned / dt
     e_lab = lab * ba * cf_lab

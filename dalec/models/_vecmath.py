@@ -1,6 +1,6 @@
 """``exp`` and ``log`` as straight-line code, so that a loop over time steps vectorises.
 
-Private to the JPL kernels (DALEC 400, 809/811). Most of their per-step work is thirteen
+Private to the JPL kernels (DALEC 400, 809/811, 1005). Most of their per-step work is thirteen
 ``exp``/``log`` of driver and parameter terms (the decomposition factor, the two phenology
 pulses and five compounded losses), none of which depends on the pools. As library calls
 they cost ~5 ns each and keep the loop scalar; written without calls, tables or branches,

@@ -18,10 +18,13 @@ from .jpl import (
     EDC_NAMES,
     edc_post_400,
     edc_post_811,
+    edc_post_1005,
     edc_pre_400,
     edc_pre_811,
+    edc_pre_1005,
     edc_violation_400,
     edc_violation_811,
+    edc_violation_1005,
 )
 
 
@@ -54,14 +57,15 @@ class EdcHooks:
 
 
 def _jpl_data(model, pixel, forcing, site, eqf) -> np.ndarray:
-    """``[meantemp, time0, time_last, eqf, meanprec, precip...]`` as CARDAMOM v2.2 has them."""
+    """``[meantemp, time0, time_last, eqf, meanprec, precip...]`` as CARDAMOM has them (the
+    means the model ran with where its ``site`` carries them: 809/811, 1005)."""
     from dalec.models.dalec811 import reference_means
 
     tmin = pixel["tmin"].values
     tmax = pixel["tmax"].values
     precip = pixel["precip"].values if "precip" in pixel else np.zeros_like(tmin)
     t_mean, p_mean = reference_means(tmin, tmax, precip)
-    if site.size >= 3:  # 809/811 carry the means they ran with (possibly user-given)
+    if site.size >= 3:  # 809/811, 1005 carry the means they ran with (possibly user-given)
         t_mean, p_mean = float(site[1]), float(site[2])
     time = pixel["time"].values
     head = [t_mean, float(time[0]), float(time[-1]), float(eqf), p_mean]
@@ -99,10 +103,27 @@ def _violation_811(pars, pools, fluxes, data):
     return edc_violation_811(pars, pools, fluxes, data[0], data[1], data[2], data[3], data[5:])
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _pre_1005(pars, data, flags, diag):
+    return edc_pre_1005(pars, data[0], flags, diag)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _post_1005(pars, pools, fluxes, data, flags, diag):
+    return edc_post_1005(pars, pools, fluxes, data[1], data[2], data[3], data[5:], flags, diag)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _violation_1005(pars, pools, fluxes, data):
+    return edc_violation_1005(pars, pools, fluxes, data[0], data[1], data[2], data[3], data[5:])
+
+
 HOOKS = {
     "400": EdcHooks(_pre_400, _post_400, _jpl_data, EDC_NAMES["400"], violation=_violation_400),
     "809": EdcHooks(_pre_811, _post_811, _jpl_data, EDC_NAMES["809"], violation=_violation_811),
     "811": EdcHooks(_pre_811, _post_811, _jpl_data, EDC_NAMES["811"], violation=_violation_811),
+    "1005": EdcHooks(_pre_1005, _post_1005, _jpl_data, EDC_NAMES["1005"],
+                     violation=_violation_1005),
 }
 
 

@@ -1,4 +1,5 @@
-"""CARDAMOM v2.2 EDCs of DALEC 400 and 809/811, as numba functions.
+"""CARDAMOM v2.2 EDCs of DALEC 400 and 809/811, and CARDAMOM v3's of DALEC 1005, as numba
+functions.
 
 Each model has a pre-run test on the parameters alone (CARDAMOM's ``EDC1``), evaluated before
 the forward run so that a rejected proposal costs no model run, and a post-run test on one run's
@@ -13,7 +14,9 @@ Sources (CARDAMOM-framework/CARDAMOM_v2.2, commit d29f0547, under
 ``DALEC_811/EDC1_811.c``, ``DALEC_811/EDC2_811.c`` (``DALEC_809/EDC1_809.c`` and ``EDC2_809.c``
 are the same code under other names), with ``DALEC_CODE/DALEC_ALL/mean_pool.c`` (mean pools)
 and ``DALEC_CODE/MODEL_LIKELIHOOD_FUNCTIONS/DALEC_ALL_LIKELIHOOD.c`` (``EDCSETUP``: EQF from
-OTHERPRIORUNC[36], default 2).
+OTHERPRIORUNC[36], default 2). DALEC 1005: CARDAMOM-framework/CARDAMOM commit 952d8c0d,
+``DALEC_1005/EDC1_1005.c`` and ``EDC2_1005.c`` (EQF from the netCDF scalar ``EDC_EQF``),
+the same tests renumbered around the second water pool (see :func:`edc_post_1005`).
 
 Notes
 -----
@@ -85,6 +88,7 @@ from numba import njit
 
 from dalec import get_model
 from dalec.models.dalec811 import reference_means as _driver_means
+from dalec.models.dalec1005 import reference_means as _driver_means_1005
 
 #: Number of slots in CARDAMOM's pass/fail vector.
 N_EDC = 100
@@ -123,13 +127,31 @@ EDC_NAMES_811 = {
     42: "plant-available water never negative or NaN",
 }
 
+EDC_NAMES_1005 = {
+    **{k: v for k, v in EDC_NAMES_400.items() if k < 13},
+    13: "plant-available water near steady state (precipitation in; ET, runoff and drainage "
+    "to the unavailable pool out)",
+    14: "plant-unavailable water near steady state (PAW drainage in, its runoff out)",
+    15: "mean plant-available water at least the wilting point (p25)",
+    16: EDC_NAMES_811[15],
+    35: "mean pools at most the prior maximum of their initial values (the six carbon pools "
+    "and plant-available water)",
+    **{k: v for k, v in EDC_NAMES_811.items() if k >= 36},
+    43: "plant-unavailable water never negative or NaN",
+}
+
 #: model name -> {EDC number: meaning}
-EDC_NAMES = {"400": EDC_NAMES_400, "809": EDC_NAMES_811, "811": EDC_NAMES_811}
+EDC_NAMES = {"400": EDC_NAMES_400, "809": EDC_NAMES_811, "811": EDC_NAMES_811,
+             "1005": EDC_NAMES_1005}
 
 # EDC 35 bounds: prior maxima of the initial-value parameters (PARS_INFO_<ID>.c), frozen into
 # the compiled functions as constants. 809 and 811 share them.
 _PARMAX_400 = np.ascontiguousarray(get_model("400").bounds[17:23, 1])
 _PARMAX_811 = np.ascontiguousarray(get_model("811").bounds[[17, 18, 19, 20, 21, 22, 26], 1])
+# 1005: the same seven (CARDAMOM v3 leaves the plant-unavailable water out of EDC 35)
+_PARMAX_1005 = np.ascontiguousarray(get_model("1005").bounds[[17, 18, 19, 20, 21, 22, 26], 1])
+# 1005's prognostic pools (the stored LAI, row 8, is a diagnostic the EDCs do not read)
+_N_POOLS_1005 = 8
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -196,6 +218,7 @@ def _off_steady_state(f_in, f_out, p_sampled, p_start, log_eqf):
 # groups of eight for _row_sums (a repeated slot is summed again into the same total)
 _CARBON_SLOTS_400 = np.array([3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 14, 14, 14, 14, 14])
 _CARBON_SLOTS_811 = np.array([3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 28, 29, 29, 29, 29])
+_CARBON_SLOTS_1005 = np.array([3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 28, 29, 30, 31, 31])
 _FIRE_SLOTS = np.array([17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 27, 27, 27, 27, 27])
 
 
@@ -268,8 +291,10 @@ def _flux_totals(fluxes):
     are then 0 without a sum.
     """
     tot = np.zeros(fluxes.shape[0])
-    _row_sums(fluxes, _CARBON_SLOTS_811 if fluxes.shape[0] > 28 else _CARBON_SLOTS_400, tot,
-              False)
+    n_slots = fluxes.shape[0]
+    slots = _CARBON_SLOTS_1005 if n_slots > 30 else (
+        _CARBON_SLOTS_811 if n_slots > 28 else _CARBON_SLOTS_400)
+    _row_sums(fluxes, slots, tot, False)
     if not _all_zero(fluxes, _FIRE_SLOTS):
         _row_sums(fluxes, _FIRE_SLOTS, tot, False)
     return tot
@@ -304,6 +329,7 @@ def _pool_scan(pools):
 # pool rows in a group of eight for _row_sums (6 pools: 400; 7: 809/811)
 _POOL_ROWS_6 = np.array([0, 1, 2, 3, 4, 5, 5, 5])
 _POOL_ROWS_7 = np.array([0, 1, 2, 3, 4, 5, 6, 6])
+_POOL_ROWS_8 = np.array([0, 1, 2, 3, 4, 5, 6, 7])
 # relative separation beyond which a comparison of _post_means' quick means is decided
 _DECISIVE = 1e-9
 
@@ -331,12 +357,13 @@ def _post_means(pools, parmax, wilt, wilt_pool):
     """
     n_pools = pools.shape[0]
     sums = np.empty(n_pools)
-    if not _row_sums(pools, _POOL_ROWS_7 if n_pools > 6 else _POOL_ROWS_6, sums, True):
+    rows = _POOL_ROWS_8 if n_pools > 7 else (_POOL_ROWS_7 if n_pools > 6 else _POOL_ROWS_6)
+    if not _row_sums(pools, rows, sums, True):
         means = sums / pools.shape[1]
         fol = means[1]
         roo = means[2]
         decided = _apart(fol, 5.0 * roo) and _apart(5.0 * fol, roo)
-        for i in range(n_pools):
+        for i in range(parmax.shape[0]):
             decided = decided and _apart(means[i], parmax[i])
         if wilt_pool >= 0:
             decided = decided and _apart(wilt, means[wilt_pool])
@@ -373,6 +400,21 @@ def _budget_811(tot, precip, n_steps, pool):
     for n in range(n_steps):
         f_in += precip[n]
     return f_in, tot[28] + tot[29]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _budget_1005(tot, precip, n_steps, pool):
+    """Run totals (in, out) of pool 0-7 of 1005 (``EDC2_1005.c``): the carbon pools as
+    :func:`_carbon_budget`; plant-available water: precipitation in, ET + runoff + drainage
+    to the unavailable pool out; plant-unavailable water: that drainage in, its runoff out."""
+    if pool < 6:
+        return _carbon_budget(tot, pool)
+    if pool == 7:
+        return tot[30], tot[31]
+    f_in = 0.0
+    for n in range(n_steps):
+        f_in += precip[n]
+    return f_in, tot[28] + tot[29] + tot[30]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -416,10 +458,11 @@ def _pre_carbon(pars, meantemp, flags, diag):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _post_tail(means, bad, parmax, flags, diag):
-    """EDC 35 (mean pools vs prior max of initial values) and 36- (no negative/NaN state),
-    from :func:`_pool_scan`'s ``means`` and ``bad``."""
+    """EDC 35 (mean pools vs prior max of initial values; the first ``parmax.size`` pools)
+    and 36- (no negative/NaN state; every pool), from :func:`_pool_scan`'s ``means`` and
+    ``bad``."""
     ok = True
-    for i in range(means.shape[0]):
+    for i in range(parmax.shape[0]):
         if means[i] > parmax[i]:
             flags[34] = 0
             ok = False
@@ -592,6 +635,95 @@ def edc_post_811(pars, pools, fluxes, time0, time_last, eqf, meanprec, precip, f
     return _post_tail(means, bad, _PARMAX_811, flags, diag) and ok
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def edc_pre_1005(pars, meantemp, flags, diag):
+    """Pre-run EDCs 1-5 and 16 of DALEC 1005 (CARDAMOM v3 ``EDC1_1005.c``): those of 811,
+    with the combustion-factor EDC numbered 16.
+
+    Parameters
+    ----------
+    pars : ndarray, shape (37,)
+        Model 1005 parameters.
+    meantemp : float
+        Reference mean temperature [degC] (CARDAMOM v3's ``DATA.meantemp``).
+    flags : ndarray of int64, shape (100,)
+        Pass/fail vector, see :func:`edc_pre_400`.
+    diag : bool
+        Evaluate every EDC (True) or return at the first failure (False).
+
+    Returns
+    -------
+    bool
+        True if every evaluated EDC passes.
+    """
+    ok = _pre_carbon(pars, meantemp, flags, diag)
+    if not ok and not diag:
+        return False
+    if pars[27] < pars[28] or pars[27] < pars[29]:
+        flags[15] = 0
+        return False
+    return ok
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def edc_post_1005(pars, pools, fluxes, time0, time_last, eqf, precip, flags, diag):
+    """Post-run EDCs 6, 7-14, 15, 35 and 36-43 of DALEC 1005 (CARDAMOM v3 ``EDC2_1005.c``).
+
+    As 811 with the plant-unavailable water: its steady state is EDC 14 (the wilting-point
+    EDC becomes 15) and its negative-or-NaN check EDC 43; EDC 35 checks the first seven pools
+    only (v3 leaves the unavailable water out). The stored LAI (pool 8) is not checked.
+
+    Parameters
+    ----------
+    pars : ndarray, shape (37,)
+        The parameters of the run (p25, the wilting point, enters EDC 15).
+    pools : ndarray, shape (9, N+1)
+        Pools of one run, ``pools[pool, state]``.
+    fluxes : ndarray, shape (32, N)
+        Flux slots of the same run.
+    time0, time_last : float
+        Times of the first and the last step [d].
+    eqf : float
+        Equilibrium factor EQF (CARDAMOM v3 ``EDC_EQF``, default 2).
+    precip : ndarray, shape (N,)
+        Precipitation driver [kg m-2 d-1], the plant-available water's input.
+    flags : ndarray of int64, shape (100,)
+        Pass/fail vector, see :func:`edc_pre_400`.
+    diag : bool
+        Evaluate every EDC (True) or return at the first failure (False).
+
+    Returns
+    -------
+    bool
+        True if every evaluated EDC passes.
+    """
+    ok = True
+    state = pools[:_N_POOLS_1005]
+    means, bad = _post_means(state, _PARMAX_1005, pars[25], 6)
+    if _outside_factor5(means[1], means[2]):
+        flags[5] = 0
+        ok = False
+        if not diag:
+            return False
+    n_steps = fluxes.shape[1]
+    dint = _sample_interval(n_steps, time0, time_last)
+    log_eqf = math.log(eqf)
+    tot = _flux_totals(fluxes)
+    for i in range(_N_POOLS_1005):
+        f_in, f_out = _budget_1005(tot, precip, n_steps, i)
+        if _off_steady_state(f_in, f_out, _mean_sampled(state, i, dint), state[i, 0], log_eqf):
+            flags[6 + i] = 0
+            ok = False
+            if not diag:
+                return False
+    if pars[25] > means[6]:
+        flags[14] = 0
+        ok = False
+        if not diag:
+            return False
+    return _post_tail(means, bad, _PARMAX_1005, flags, diag) and ok
+
+
 # ------------------------------------------------------------------- graded violations
 # Not in CARDAMOM. The start search (mdf.start) climbs CARDAMOM's score, -5 per failed EDC,
 # which is flat between failures: a random walk on a plateau in 23-33 dimensions can take
@@ -642,7 +774,8 @@ def _steady_violation(f_in, f_out, p_sampled, p_start, log_eqf):
 def _tail_violation(pools, means, parmax):
     v = 0.0
     for i in range(pools.shape[0]):
-        v += _excess(means[i], parmax[i])
+        if i < parmax.shape[0]:
+            v += _excess(means[i], parmax[i])
         n_bad = 0
         for c in range(pools.shape[1]):
             x = pools[i, c]
@@ -688,12 +821,34 @@ def edc_violation_811(pars, pools, fluxes, meantemp, time0, time_last, eqf, prec
     return v + _tail_violation(pools, means, _PARMAX_811)
 
 
-#: model name -> (pre-run EDC function, post-run EDC function). The post-run functions of 400
-#: and 809/811 take different arguments (809/811 add ``meanprec, precip``).
+@njit(cache=True, nogil=True, error_model="numpy")
+def edc_violation_1005(pars, pools, fluxes, meantemp, time0, time_last, eqf, precip):
+    """Graded distance [log units] of a DALEC 1005 run from passing every EDC (see
+    :func:`edc_violation_400`)."""
+    v = _pre_violation(pars, meantemp)
+    v += _excess(pars[28], pars[27]) + _excess(pars[29], pars[27])
+    state = pools[:_N_POOLS_1005]
+    means = _pool_scan(state)[0]
+    v += _excess(means[1], 5.0 * means[2]) + _excess(means[2], 5.0 * means[1])
+    n_steps = fluxes.shape[1]
+    dint = _sample_interval(n_steps, time0, time_last)
+    log_eqf = math.log(eqf)
+    tot = _flux_totals(fluxes)
+    for i in range(_N_POOLS_1005):
+        f_in, f_out = _budget_1005(tot, precip, n_steps, i)
+        v += _steady_violation(f_in, f_out, _mean_sampled(state, i, dint), state[i, 0], log_eqf)
+    v += _excess(pars[25], means[6])
+    return v + _tail_violation(state, means, _PARMAX_1005)
+
+
+#: model name -> (pre-run EDC function, post-run EDC function). The post-run functions of 400,
+#: 809/811 and 1005 take different arguments (809/811 add ``meanprec, precip``, 1005
+#: ``precip``).
 EDCS = {
     "400": (edc_pre_400, edc_post_400),
     "809": (edc_pre_811, edc_post_811),
     "811": (edc_pre_811, edc_post_811),
+    "1005": (edc_pre_1005, edc_post_1005),
 }
 
 
@@ -721,8 +876,7 @@ def edc_passfail(
     pars = np.ascontiguousarray(pars, dtype=np.float64)
     pools = np.asarray(pools, dtype=np.float64)
     fluxes = np.asarray(fluxes, dtype=np.float64)
-    n_pools = 6 if key == "400" else 7
-    n_slots = 28 if key == "400" else 30
+    n_pools, n_slots = {"400": (6, 28), "1005": (9, 32)}.get(key, (7, 30))
     if pools.ndim != 2 or pools.shape[0] != n_pools:
         raise ValueError(f"model {key}: pools must be ({n_pools}, N+1); got {pools.shape}")
     if fluxes.ndim != 2 or fluxes.shape != (n_slots, pools.shape[1] - 1):
@@ -738,7 +892,8 @@ def edc_passfail(
     else:
         precip = np.ascontiguousarray(drivers["precip"], dtype=np.float64)
     if reference_means is None:
-        meantemp, meanprec = _driver_means(tmin, tmax, precip)
+        means = _driver_means_1005 if key == "1005" else _driver_means
+        meantemp, meanprec = means(tmin, tmax, precip)
     else:
         meantemp, meanprec = reference_means
     flags = np.ones(N_EDC, dtype=np.int64)
@@ -746,6 +901,8 @@ def edc_passfail(
     t0, t1 = float(time[0]), float(time[-1])
     if key == "400":
         post(pars, pools, fluxes, t0, t1, float(eqf), flags, True)
+    elif key == "1005":
+        post(pars, pools, fluxes, t0, t1, float(eqf), precip, flags, True)
     else:
         post(pars, pools, fluxes, t0, t1, float(eqf), float(meanprec), precip, flags, True)
     return flags
@@ -765,7 +922,8 @@ def edc_report(
     Parameters
     ----------
     model_name : str
-        ``"400"``, ``"809"`` or ``"811"`` (or any alias :func:`dalec.get_model` accepts).
+        ``"400"``, ``"809"``, ``"811"`` or ``"1005"`` (or any alias :func:`dalec.get_model`
+        accepts).
     pars : array_like, shape (n_parameters,)
         The parameter vector of the run.
     pools : array_like, shape (n_pools, N+1)
@@ -773,8 +931,8 @@ def edc_report(
     fluxes : array_like, shape (n_fluxes, N)
         Flux slots of the run, ``fluxes[slot, step]``.
     drivers_mapping : mapping
-        ``time`` [d], ``tmin``, ``tmax`` [degC] and, for 809/811, ``precip`` [kg m-2 d-1] on the
-        N steps (a pixel :class:`xarray.Dataset` works).
+        ``time`` [d], ``tmin``, ``tmax`` [degC] and, for 809/811/1005, ``precip``
+        [kg m-2 d-1] on the N steps (a pixel :class:`xarray.Dataset` works).
     eqf : float
         Equilibrium factor of the steady-state EDCs (CARDAMOM default 2).
     reference_means : (float, float), optional
@@ -796,12 +954,16 @@ __all__ = [
     "EDC_NAMES",
     "EDC_NAMES_400",
     "EDC_NAMES_811",
+    "EDC_NAMES_1005",
     "edc_passfail",
     "edc_post_400",
     "edc_post_811",
+    "edc_post_1005",
     "edc_pre_400",
     "edc_pre_811",
+    "edc_pre_1005",
     "edc_report",
     "edc_violation_400",
     "edc_violation_811",
+    "edc_violation_1005",
 ]

@@ -28,7 +28,7 @@ def dark_pixel_without_leaves(name):
     return model, pixel, pars
 
 
-@pytest.mark.parametrize("name", ["400", "811"])
+@pytest.mark.parametrize("name", ["400", "811", "1005"])
 def test_zero_over_zero_in_acm_is_nan_as_in_c(name):
     model, pixel, pars = dark_pixel_without_leaves(name)
     one = dalec.run(model, pixel, pars)  # the single-run kernel

@@ -419,3 +419,24 @@ def test_checkpoint_written_before_max_burn_in_existed_still_resumes(tmp_path, p
                                  **{**SHORT, "iterations": 4000})
     assert longer.burn_in_iterations == SHORT["burn_in"]
     np.testing.assert_array_equal(longer.parameters, straight.parameters)
+
+
+@pytest.mark.slow
+def test_calibrate_dalec_1005_on_a_fluxval_netcdf_cbf():
+    """A short 1005 run on the bundled FluxVal FI-Hyy file as CARDAMOM v3 read it: it starts,
+    samples EDC-valid points and records their log-posterior (~20 s, mostly the start
+    search)."""
+    nc = ROOT / "tests" / "data" / "reference_jpl" / "dalec1005_FI-Hyy" / "input.cbf.nc"
+    pixel = drivers.read(nc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mdf.ConvergenceWarning)
+        result = mdf.calibrate(pixel, "1005", chains=2, burn_in=2000, iterations=2000,
+                               draws=20, warm_start=False, seed=3, threads=1)
+    assert result.parameters.shape[0] == 2 and result.parameters.shape[2] == 37
+    lo, hi = result.model.bounds.T
+    assert np.all(result.parameters >= lo) and np.all(result.parameters <= hi)
+    assert np.all(np.isfinite(result.log_posterior))
+    again = mdf.log_posterior(pixel, "1005", result.parameters[1, -1])["total"]
+    assert again == pytest.approx(result.log_posterior[1, -1], rel=1e-9)
+    report = mdf.edc_report(pixel, "1005", result.parameters[0, 0])
+    assert all(report.values())

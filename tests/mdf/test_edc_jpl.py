@@ -330,10 +330,11 @@ def test_mean_pool_against_prior_max_of_initial_value(case, pool, bound):
 
 
 def test_names_and_registry():
-    assert set(EDCS) == {"400", "809", "811"}
+    assert set(EDCS) == {"400", "809", "811", "1005"}
     assert EDCS["811"] == (edc_pre_811, edc_post_811)
     assert set(EDC_NAMES["400"]) == {1, 2, 3, 4, 5, 6, *range(7, 13), 35, *range(36, 42)}
     assert set(EDC_NAMES["811"]) == {*range(1, 16), 35, *range(36, 43)}
+    assert set(EDC_NAMES["1005"]) == {*range(1, 17), 35, *range(36, 44)}
     assert EDC_NAMES["809"] is EDC_NAMES["811"]
 
 
