@@ -185,6 +185,10 @@ def run_one(run_dir: str, strategy: str, site: int, model: str, seed: int) -> di
     return figures
 
 
+def _ess(value: float) -> str:
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
 def table(run_dir: Path, strategies=None, sites=None) -> str:
     """The comparison: one row per site, each strategy's converged / evaluations / CPU s /
     worst ESS per 1e6 evaluations, then per-strategy totals over the sites all finished."""
@@ -210,14 +214,15 @@ def table(run_dir: Path, strategies=None, sites=None) -> str:
             r = rows[n].get(s)
             cells.append("-" if r is None else
                          f"{'yes' if r['converged'] else 'no'} / {r['evals'] / 1e6:.2f} / "
-                         f"{r['cpu_s']:.0f} / {r['ess_per_1e6']:.0f} / {r['cardamom_psrf']:.2f}")
+                         f"{r['cpu_s']:.0f} / {_ess(r['ess_per_1e6'])} / "
+                         f"{r['cardamom_psrf']:.2f}")
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     common = [s for s in order if all(s in rows[n] for n in names)]
     lines.append("")
     lines.append(f"Over the {len(common)} sites every strategy finished:")
     lines.append("")
     lines.append("| strategy | converged | CARDAMOM PSRF < 1.2 | CPU s median / mean / max "
-                 "| Mevals median | ESS per 1e6 median |")
+                 "| Mevals median | ESS per 1e6 median / geometric mean |")
     lines.append("|---|---|---|---|---|---|")
     for n in names:
         rs = [rows[n][s] for s in common]
@@ -229,7 +234,8 @@ def table(run_dir: Path, strategies=None, sites=None) -> str:
             f"{sum(r['cardamom_psrf'] < 1.2 for r in rs)} | "
             f"{np.median(cpu):.0f} / {cpu.mean():.0f} / {cpu.max():.0f} | "
             f"{np.median([r['evals'] for r in rs]) / 1e6:.2f} | "
-            f"{np.median([r['ess_per_1e6'] for r in rs]):.0f} |")
+            f"{_ess(np.median([r['ess_per_1e6'] for r in rs]))} / "
+            f"{_ess(np.exp(np.mean(np.log([r['ess_per_1e6'] for r in rs]))))} |")
     return "\n".join(lines)
 
 

@@ -390,7 +390,7 @@ def calibrate(
     reparam : {'none', 'steady_state', 'phases', 'steady_state+phases'}
         Coordinates the sampler moves in (:mod:`mdf.reparam`): ``'steady_state'`` expresses
         each initial carbon pool relative to the steady state the other parameters imply (an
-        exact shear: the same posterior; DALEC 400/809/811); ``'phases'`` samples the
+        exact shear: the same posterior; DALEC 400/809/811/1005); ``'phases'`` samples the
         leaf-onset and leaf-fall days on one circular year (the posterior modulo a year,
         exactly; draws in the first year). Draws are reported in model units either way.
 

@@ -280,6 +280,13 @@ def _wrapped(log_posterior, edc_score, edc_guided, log_posterior_group):
 class ReparameterisedProblem:
     """A :class:`mdf.posterior.Problem` whose samplers move in other coordinates.
 
+    Parameters
+    ----------
+    problem : mdf.posterior.Problem
+        The problem seen through the coordinates.
+    name : str
+        ``'steady_state'``, ``'phases'`` or ``'steady_state+phases'``.
+
     Everything a sampler touches (``space``, ``ctx``, ``scratch``, the compiled functions)
     speaks ``v``; everything else (the pixel, the model, the likelihood, :meth:`terms`) is
     the wrapped problem's.
@@ -316,7 +323,25 @@ class ReparameterisedProblem:
 
 
 def reparameterise(problem, name: str):
-    """``problem`` itself (``"none"``) or seen through the named reparameterisation."""
+    """A problem whose samplers move in the named coordinates.
+
+    Parameters
+    ----------
+    problem : mdf.posterior.Problem
+        The calibration problem.
+    name : {'none', 'steady_state', 'phases', 'steady_state+phases'}
+        The reparameterisation (module notes).
+
+    Returns
+    -------
+    mdf.posterior.Problem or ReparameterisedProblem
+        ``problem`` itself for ``'none'``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or ``'steady_state'`` on a model without the JPL carbon layout.
+    """
     if name == "none":
         return problem
     return ReparameterisedProblem(problem, name)

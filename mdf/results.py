@@ -162,7 +162,7 @@ class CalibrationResult:
         if len(groups) > 1:
             warnings.warn(
                 f"{self.pixel.attrs.get('pixel_id', 'pixel')}: the chains settled in "
-                f"{len(groups)} separate regions ({format_groups(groups)}): separate modes, or "
+                f"{len(groups)} separate regions ({_format_groups(groups)}): separate modes, or "
                 "regions the sampler has not mixed between; the ensemble pools them. Compare "
                 "the groups' draws before using it (result.chain_groups).",
                 ConvergenceWarning,
@@ -294,7 +294,7 @@ class CalibrationResult:
             "converged": int(self.converged),
             "cardamom_psrf": cardamom_psrf(self.log_posterior),
             "n_chain_groups": len(self.chain_groups) if self.chain_groups else 1,
-            "chain_groups": format_groups(self.chain_groups or []),
+            "chain_groups": _format_groups(self.chain_groups or []),
             "burn_in_iterations": self.burn_in_iterations,
             "sampling_iterations": self.sampling_iterations,
             **{f"setting_{k}": (v if not isinstance(v, bool) else int(v)) for k, v in s.items()},
@@ -307,7 +307,7 @@ class CalibrationResult:
         write_datatree(self.to_datatree(), path)
 
 
-def format_groups(groups) -> str:
+def _format_groups(groups) -> str:
     """Chain groups as text: ``"0 1 | 2 3"`` (chains separated by spaces, groups by bars)."""
     return " | ".join(" ".join(str(c) for c in g) for g in groups)
 
