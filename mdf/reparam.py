@@ -200,19 +200,20 @@ class ReparameterisedSpace(ParameterSpace):
         """What :func:`shear` reads (the phase offsets in place: :meth:`recentre` moves them)."""
         return self._data
 
+    def _rows(self, rows_fn, points) -> np.ndarray:
+        points = np.asarray(points, dtype=np.float64)
+        flat = np.ascontiguousarray(points.reshape(-1, self.ndim))
+        out = np.empty_like(flat)
+        rows_fn(flat, self.data(), out)
+        return out.reshape(points.shape)
+
     def x_of(self, v) -> np.ndarray:
-        v = np.asarray(v, dtype=np.float64)
-        flat = np.ascontiguousarray(v.reshape(-1, self.ndim))
-        x = np.empty_like(flat)
-        _shear_rows(flat, self.data(), x)
-        return x.reshape(v.shape)
+        """The plain normalised ``x`` of sampler coordinates ``v`` (any leading shape)."""
+        return self._rows(_shear_rows, v)
 
     def v_of(self, x) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        flat = np.ascontiguousarray(x.reshape(-1, self.ndim))
-        v = np.empty_like(flat)
-        _unshear_rows(flat, self.data(), v)
-        return v.reshape(x.shape)
+        """Sampler coordinates of plain normalised points ``x`` (any leading shape)."""
+        return self._rows(_unshear_rows, x)
 
     def from_normalised(self, x) -> np.ndarray:
         return super().from_normalised(self.x_of(x))
