@@ -3,8 +3,8 @@
 For each (strategy, site) this runs :func:`mdf.calibrate` on one thread, exactly as a user
 would (the strategy is a set of its keyword arguments), and records:
 
-- ``evals``: log-posterior evaluations of all chains together: the EDC start search, the
-  CMA-ES warm start (counted by wrapping :func:`mdf.optimise.climb`), burn-in and sampling
+- ``evals``: log-posterior evaluations of all chains together: the EDC start searches and
+  the CMA-ES warm starts of every start (counted by wrapping them), burn-in and sampling
   (``chains x iterations``; a multi-temperature sampler counts every replica);
 - ``cpu_s``: process CPU seconds of the whole call (start search to flux ensemble);
 - ``converged``, ``max_rhat``, ``min_ess`` and ``worst``: the library's targets (rank-normalised
@@ -92,6 +92,7 @@ STRATEGIES: dict[str, dict] = {
     "steady": {"reparam": "steady_state"},
     "phases": {"reparam": "phases"},
     "steady_phases": {"reparam": "steady_state+phases"},
+    "starts16": {"starts": 16},
 }
 
 
@@ -120,6 +121,7 @@ def run_one(run_dir: str, strategy: str, site: int, model: str, seed: int) -> di
     """Calibrate one site with one strategy on one thread and record the figures."""
     import drivers
     import mdf
+    import mdf.calibration as calibration
     import mdf.optimise as optimise
     from mdf.diagnostics import cardamom_psrf
 
@@ -146,7 +148,16 @@ def run_one(run_dir: str, strategy: str, site: int, model: str, seed: int) -> di
                           **{**kwargs, "burn_in": 2000, "iterations": 1000, "thin": 10,
                              "warm_start": False, "draws": 10, "until_converged": False})
         _WARMED.add(strategy)
+    searched = []
+    original_search = calibration.find_start
+
+    def counting_search(*args, **kw):
+        out = original_search(*args, **kw)
+        searched.append(int(np.sum(out[2])))
+        return out
+
     optimise.climb = counting_climb
+    calibration.find_start = counting_search
     try:
         cpu, wall = time.process_time(), time.perf_counter()
         with warnings.catch_warnings():
@@ -155,10 +166,11 @@ def run_one(run_dir: str, strategy: str, site: int, model: str, seed: int) -> di
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
         optimise.climb = original
+        calibration.find_start = original_search
     lp = result.log_posterior
     chains = lp.shape[0]
     replicas = int(getattr(result, "replicas", 1))
-    evals = (int(np.sum(result.start_iterations)) + sum(climbed)
+    evals = (sum(searched) + sum(climbed)
              + chains * replicas * (result.burn_in_iterations + result.sampling_iterations))
     diag = result.diagnostics
     rh, es = np.asarray(diag["rhat"], float), np.asarray(diag["ess_bulk"], float)

@@ -33,9 +33,9 @@ from .runfolder import RunFolder
 log = logging.getLogger(__name__)
 
 #: keyword options of :func:`mdf.calibrate` that a batch passes on (and records in run.json)
-CALIBRATE_OPTIONS = ("chains", "iterations", "burn_in", "max_burn_in", "reparam", "thin",
-                     "sampler", "draws", "scaling", "edc", "eqf", "options", "warm_start",
-                     "block", "target_rhat", "target_ess", "until_converged")
+CALIBRATE_OPTIONS = ("chains", "iterations", "burn_in", "max_burn_in", "reparam", "starts",
+                     "thin", "sampler", "draws", "scaling", "edc", "eqf", "options",
+                     "warm_start", "block", "target_rhat", "target_ess", "until_converged")
 
 
 def pixel_seed(seed: int, pixel_id: str) -> int:

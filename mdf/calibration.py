@@ -84,6 +84,11 @@ class Settings:
         Largest rank-normalised split R-hat accepted.
     target_ess : float, default 400
         Smallest bulk effective sample size (over all chains) accepted.
+    starts : int, default 0
+        Independent start searches (EDC search, then the CMA-ES warm start) before
+        sampling; the ``chains`` with the highest log-posterior after the climb become the
+        chains, each keeping its search's random stream. At most ``chains`` (0): one per
+        chain, as before.
     reparam : str, default 'none'
         Coordinates the sampler moves in (:mod:`mdf.reparam`): ``'none'``, the normalised
         box; ``'steady_state'``, initial pools relative to the steady state the rates imply;
@@ -108,6 +113,7 @@ class Settings:
     target_rhat: float = 1.05
     target_ess: float = 400.0
     reparam: str = "none"
+    starts: int = 0
 
     def resumable_by(self, other: Settings) -> bool:
         """Whether a checkpoint written with these settings may continue under ``other``:
@@ -309,6 +315,7 @@ def calibrate(
     preset: str | None = None,
     preset_options=None,
     reparam: str = "none",
+    starts: int = 0,
 ):
     """Calibrate a DALEC model against one pixel's observations.
 
@@ -393,6 +400,10 @@ def calibrate(
         exact shear: the same posterior; DALEC 400/809/811/1005); ``'phases'`` samples the
         leaf-onset and leaf-fall days on one circular year (the posterior modulo a year,
         exactly; draws in the first year). Draws are reported in model units either way.
+    starts : int
+        Independent start searches and CMA-ES climbs before sampling; the ``chains`` best by
+        log-posterior become the chains (default 0: one per chain). More starts find the
+        posterior's main region more often at the cost of their searches.
 
     Returns
     -------
@@ -428,6 +439,7 @@ def calibrate(
         warm_start=(samp.name in ("am", "demcz")) if warm_start is None else bool(warm_start),
         scaling=scaling, edc=bool(edc), until_converged=bool(until_converged),
         target_rhat=float(target_rhat), target_ess=float(target_ess), reparam=reparam,
+        starts=int(starts),
     )
     if settings.max_burn_in and not settings.burn_in <= settings.max_burn_in:
         raise ValueError(f"max_burn_in ({settings.max_burn_in}) must be 0 (a fixed burn-in) "
@@ -475,7 +487,7 @@ def _threads_now(threads) -> int:
 def _initialise(run: Run, threads: int) -> None:
     s = run.settings
     problem = run.problem
-    rng = chain_states(s.seed, s.chains)
+    rng = chain_states(s.seed, max(s.chains, s.starts))
     x0, lp0, used = find_start(problem, rng, max_iter=s.start_max_iter, threads=threads)
     run.start_iterations = used
     log.info("EDC-consistent starts after %s iterations; log P %s", used.tolist(),
@@ -488,6 +500,13 @@ def _initialise(run: Run, threads: int) -> None:
                             threads=threads)
         log.info("warm start (CMA-ES, %s evaluations): log P %s", evals.tolist(),
                  np.round(lp0, 2).tolist())
+    if s.starts > s.chains:  # the best of the searches become the chains, in search order
+        keep = np.sort(np.argsort(-lp0, kind="stable")[:s.chains])
+        log.info("%d starts: log P after the climb %s; chains from starts %s", s.starts,
+                 np.round(np.sort(lp0)[::-1], 1).tolist(), keep.tolist())
+        x0, lp0, rng = x0[keep], lp0[keep], rng[keep]
+        run.start_iterations = used[keep]
+        covs = covs[keep] if covs is not None else None
     if hasattr(problem.space, "recentre"):  # circular phases: the cut away from the mass
         x0 = problem.space.recentre(x0)
     run.state = run.sampler.init_state(problem, x0, lp0, rng)

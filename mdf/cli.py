@@ -110,6 +110,7 @@ def cmd_calibrate(args) -> int:
             burn_in=args.burn_in,
             max_burn_in=args.max_burn_in,
             reparam=args.reparam,
+            starts=args.starts,
             thin=args.thin,
             sampler=args.sampler,
             seed=args.seed,
@@ -214,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--reparam", default="none",
                      choices=["none", "steady_state", "phases", "steady_state+phases"],
                      help="coordinates the sampler moves in (docs/samplers.md; default none)")
+    cal.add_argument("--starts", type=int, default=0,
+                     help="independent start searches and CMA-ES climbs; the best become the "
+                          "chains (default 0: one per chain)")
     cal.add_argument("--sampler", default="demcz",
                      choices=["demcz", "am", "cardamom", "emcee"])
     cal.add_argument("--seed", type=int, default=0)

@@ -119,8 +119,8 @@ def cmd_calibrate_many(args) -> int:
     # the options given on the command line (a default of the CLI stands for mdf.calibrate's)
     defaults = _calibrate_defaults()
     options = {k: getattr(args, k) for k in ("chains", "iterations", "burn_in", "max_burn_in",
-                                             "reparam", "thin", "sampler", "draws", "scaling",
-                                             "warm_start", "edc", "block")
+                                             "reparam", "starts", "thin", "sampler", "draws",
+                                             "scaling", "warm_start", "edc", "block")
                if getattr(args, k) != defaults.get(k)}
     log.info("%d pixels in %s; shard %d of %d: %d pixels on %d %s worker(s) x %d thread(s)",
              len(pixels), args.pixels, shard, n_shards, len(part), workers, args.executor,
