@@ -272,8 +272,9 @@ def main(argv=None) -> int:
         return 2
     for s in args.strategies:
         _strategy(s)
+    # site by site, every strategy in turn: a panel cut short still compares like with like
     jobs = [(str(args.run_dir), st, site, args.model, args.seed)
-            for st in args.strategies for site in sites]
+            for site in sites for st in args.strategies]
     if args.workers <= 1:
         for job in jobs:
             print(json.dumps(run_one(*job)), flush=True)
