@@ -550,6 +550,54 @@ def edc_post_400(pars, pools, fluxes, time0, time_last, eqf, flags, diag):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _pre_water(pars, meantemp, flags, diag, combustion_flag):
+    """Pre-run EDCs of 809/811 and 1005: the carbon EDCs 1-5, then the combustion-factor
+    ordering (p27 >= p28 and p27 >= p29) in slot ``combustion_flag`` (811: 14, 1005: 15)."""
+    ok = _pre_carbon(pars, meantemp, flags, diag)
+    if not ok and not diag:
+        return False
+    if pars[27] < pars[28] or pars[27] < pars[29]:
+        flags[combustion_flag] = 0
+        return False
+    return ok
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _post_water(pars, state, fluxes, time0, time_last, eqf, precip, flags, diag, parmax, v3):
+    """Post-run EDCs of 809/811 (``v3`` False: pools 0-6, wilting point in slot 13) and 1005
+    (``v3`` True: pools 0-7 with the unavailable water, wilting point in slot 14): foliar:root
+    ratio, each pool's steady state, the mean water above the wilting point (p25), EDC 35 and
+    the negative/NaN scan."""
+    ok = True
+    means, bad = _post_means(state, parmax, pars[25], 6)
+    if _outside_factor5(means[1], means[2]):
+        flags[5] = 0
+        ok = False
+        if not diag:
+            return False
+    n_steps = fluxes.shape[1]
+    dint = _sample_interval(n_steps, time0, time_last)
+    log_eqf = math.log(eqf)
+    tot = _flux_totals(fluxes)
+    for i in range(state.shape[0]):
+        if v3:
+            f_in, f_out = _budget_1005(tot, precip, n_steps, i)
+        else:
+            f_in, f_out = _budget_811(tot, precip, n_steps, i)
+        if _off_steady_state(f_in, f_out, _mean_sampled(state, i, dint), state[i, 0], log_eqf):
+            flags[6 + i] = 0
+            ok = False
+            if not diag:
+                return False
+    if pars[25] > means[6]:
+        flags[state.shape[0] + 6] = 0
+        ok = False
+        if not diag:
+            return False
+    return _post_tail(means, bad, parmax, flags, diag) and ok
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def edc_pre_811(pars, meantemp, flags, diag):
     """Pre-run EDCs 1-5 and 15 of DALEC 809/811 (CARDAMOM v2.2 ``EDC1_811.c``, ``EDC1_809.c``).
 
@@ -569,13 +617,7 @@ def edc_pre_811(pars, meantemp, flags, diag):
     bool
         True if every evaluated EDC passes.
     """
-    ok = _pre_carbon(pars, meantemp, flags, diag)
-    if not ok and not diag:
-        return False
-    if pars[27] < pars[28] or pars[27] < pars[29]:
-        flags[14] = 0
-        return False
-    return ok
+    return _pre_water(pars, meantemp, flags, diag, 14)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -609,30 +651,8 @@ def edc_post_811(pars, pools, fluxes, time0, time_last, eqf, meanprec, precip, f
     bool
         True if every evaluated EDC passes.
     """
-    ok = True
-    means, bad = _post_means(pools, _PARMAX_811, pars[25], 6)
-    if _outside_factor5(means[1], means[2]):
-        flags[5] = 0
-        ok = False
-        if not diag:
-            return False
-    n_steps = fluxes.shape[1]
-    dint = _sample_interval(n_steps, time0, time_last)
-    log_eqf = math.log(eqf)
-    tot = _flux_totals(fluxes)
-    for i in range(7):
-        f_in, f_out = _budget_811(tot, precip, n_steps, i)
-        if _off_steady_state(f_in, f_out, _mean_sampled(pools, i, dint), pools[i, 0], log_eqf):
-            flags[6 + i] = 0
-            ok = False
-            if not diag:
-                return False
-    if pars[25] > means[6]:
-        flags[13] = 0
-        ok = False
-        if not diag:
-            return False
-    return _post_tail(means, bad, _PARMAX_811, flags, diag) and ok
+    return _post_water(pars, pools, fluxes, time0, time_last, eqf, precip, flags, diag,
+                       _PARMAX_811, False)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -656,13 +676,7 @@ def edc_pre_1005(pars, meantemp, flags, diag):
     bool
         True if every evaluated EDC passes.
     """
-    ok = _pre_carbon(pars, meantemp, flags, diag)
-    if not ok and not diag:
-        return False
-    if pars[27] < pars[28] or pars[27] < pars[29]:
-        flags[15] = 0
-        return False
-    return ok
+    return _pre_water(pars, meantemp, flags, diag, 15)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -697,31 +711,8 @@ def edc_post_1005(pars, pools, fluxes, time0, time_last, eqf, precip, flags, dia
     bool
         True if every evaluated EDC passes.
     """
-    ok = True
-    state = pools[:_N_POOLS_1005]
-    means, bad = _post_means(state, _PARMAX_1005, pars[25], 6)
-    if _outside_factor5(means[1], means[2]):
-        flags[5] = 0
-        ok = False
-        if not diag:
-            return False
-    n_steps = fluxes.shape[1]
-    dint = _sample_interval(n_steps, time0, time_last)
-    log_eqf = math.log(eqf)
-    tot = _flux_totals(fluxes)
-    for i in range(_N_POOLS_1005):
-        f_in, f_out = _budget_1005(tot, precip, n_steps, i)
-        if _off_steady_state(f_in, f_out, _mean_sampled(state, i, dint), state[i, 0], log_eqf):
-            flags[6 + i] = 0
-            ok = False
-            if not diag:
-                return False
-    if pars[25] > means[6]:
-        flags[14] = 0
-        ok = False
-        if not diag:
-            return False
-    return _post_tail(means, bad, _PARMAX_1005, flags, diag) and ok
+    return _post_water(pars, pools[:_N_POOLS_1005], fluxes, time0, time_last, eqf, precip,
+                       flags, diag, _PARMAX_1005, True)
 
 
 # ------------------------------------------------------------------- graded violations
