@@ -668,7 +668,7 @@ def _meets_targets(run: Run, first: int) -> bool:
     return True
 
 
-def target_diagnostics(run: Run, first: int = 0) -> dict:
+def target_diagnostics(run: Run, first: int = 0, draws: np.ndarray | None = None) -> dict:
     """R-hat and ESS of every parameter (phases wrapped) and the log-posterior.
 
     Parameters
@@ -677,6 +677,8 @@ def target_diagnostics(run: Run, first: int = 0) -> dict:
         A run with kept draws.
     first : int, default 0
         First kept draw (per chain) included.
+    draws : ndarray (chain, draw, parameter + log P), optional
+        ``_target_draws(run, first)`` when the caller has them already.
 
     Returns
     -------
@@ -684,8 +686,9 @@ def target_diagnostics(run: Run, first: int = 0) -> dict:
         :func:`mdf.diagnostics.summarise` of the draws from ``first`` on: the quantities the
         convergence targets are tested on.
     """
-    return summarise(_target_draws(run, first),
-                     run.problem.model.parameter_names + ["log_posterior"])
+    if draws is None:
+        draws = _target_draws(run, first)
+    return summarise(draws, run.problem.model.parameter_names + ["log_posterior"])
 
 
 def _window_length(done: int, block: int) -> int:

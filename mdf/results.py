@@ -137,8 +137,9 @@ class CalibrationResult:
 
         first = getattr(run, "first_kept", 0)  # until_converged: earlier draws were burn-in
         pars = space.from_normalised(run.draws[:, first:])
-        diag = target_diagnostics(run, first)
-        groups = chain_groups(_target_draws(run, first))
+        targets = _target_draws(run, first)  # the diagnostics and the groups read the same
+        diag = target_diagnostics(run, first, targets)
+        groups = chain_groups(targets)
         ensemble = posterior_ensemble(problem, pars, n_draws, threads)
         return cls(
             model=problem.model, pixel=problem.pixel, settings=run.settings, parameters=pars,
