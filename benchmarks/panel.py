@@ -33,6 +33,7 @@ Sites are ``../shared/data/fluxval/cbf/flux_site_<n>.cbf`` (row n of
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -111,18 +112,14 @@ def _strategy(name: str) -> dict:
 _WARMED: set[str] = set()
 
 
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def run_one(run_dir: str, strategy: str, site: int, model: str, seed: int) -> dict:
     """Calibrate one site with one strategy on one thread and record the figures."""
     import drivers
     import mdf
     import mdf.calibration as calibration
     import mdf.optimise as optimise
+    from drivers.cbf import atomic_write_bytes
+    from mdf.runfolder import atomic_write_text
     from mdf.diagnostics import cardamom_psrf
 
     label = strategy if seed == 1 else f"{strategy}@seed{seed}"
@@ -188,12 +185,10 @@ def run_one(run_dir: str, strategy: str, site: int, model: str, seed: int) -> di
         "cardamom_psrf": cardamom_psrf(lp),
         "modes": str(getattr(result, "modes", "")),
     }
-    def save_draws(p):
-        with open(p, "wb") as fh:
-            np.savez(fh, parameters=result.parameters, lp=lp)
-
-    _write_atomic(out / f"{site}.npz", save_draws)
-    _write_atomic(path, lambda p: p.write_text(json.dumps(figures, indent=1)))
+    buffer = io.BytesIO()
+    np.savez(buffer, parameters=result.parameters, lp=lp)
+    atomic_write_bytes(out / f"{site}.npz", buffer.getvalue())
+    atomic_write_text(path, json.dumps(figures, indent=1))
     return figures
 
 
